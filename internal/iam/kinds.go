@@ -1,0 +1,58 @@
+package iam
+
+// Kind names the type of a stored object. Directory kinds match the Graph
+// entity names used in "@odata.type" ("#microsoft.graph.user").
+type Kind string
+
+const (
+	KindUser               Kind = "user"
+	KindGroup              Kind = "group"
+	KindApplication        Kind = "application"
+	KindServicePrincipal   Kind = "servicePrincipal"
+	KindAdministrativeUnit Kind = "administrativeUnit"
+	KindDomain             Kind = "domain"
+	KindDirectoryAudit     Kind = "directoryAudit"
+	KindSigningKey         Kind = "signingKey"
+	KindOrganization       Kind = "organization"
+)
+
+// DirectoryKinds are the kinds that are directoryObjects in Graph: they can
+// be members, owners, soft-deleted and fetched by getByIds.
+var DirectoryKinds = []Kind{KindUser, KindGroup, KindApplication, KindServicePrincipal, KindAdministrativeUnit}
+
+// IsDirectoryObject reports whether k is a directoryObject kind.
+func (k Kind) IsDirectoryObject() bool {
+	for _, d := range DirectoryKinds {
+		if d == k {
+			return true
+		}
+	}
+	return false
+}
+
+// ODataType is the "@odata.type" value for k.
+func (k Kind) ODataType() string { return "#microsoft.graph." + string(k) }
+
+// Soft-deletable kinds go to deletedItems for RetentionDays before purge.
+func (k Kind) SoftDeletes() bool {
+	return k == KindUser || k == KindGroup || k == KindApplication || k == KindServicePrincipal || k == KindAdministrativeUnit
+}
+
+// Rel names a relationship between two objects of one tenant.
+type Rel string
+
+const (
+	// RelMember: source is a group or administrative unit, target a member.
+	RelMember Rel = "member"
+	// RelOwner: source is a group, application or service principal, target an owner.
+	RelOwner Rel = "owner"
+	// RelManager: source is a user, target the user's manager (at most one).
+	RelManager Rel = "manager"
+	// RelAppRoleAssignment: source is the principal (user, group or service
+	// principal), target the resource service principal; the link carries an id
+	// and the appRoleId.
+	RelAppRoleAssignment Rel = "appRoleAssignment"
+)
+
+// DeletedRetentionDays is how long soft-deleted objects can be restored.
+const DeletedRetentionDays = 30
