@@ -14,6 +14,9 @@ const (
 	KindDirectoryAudit     Kind = "directoryAudit"
 	KindSigningKey         Kind = "signingKey"
 	KindOrganization       Kind = "organization"
+	// KindRoleAssignment is a directory role assignment
+	// (unifiedRoleAssignment); the RBAC service owns its rules.
+	KindRoleAssignment Kind = "roleAssignment"
 )
 
 // DirectoryKinds are the kinds that are directoryObjects in Graph: they can

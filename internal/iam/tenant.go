@@ -58,3 +58,16 @@ func hasFold(list []string, v string) bool {
 	}
 	return false
 }
+
+// RoleAssignment is a unifiedRoleAssignment: a role granted to a principal
+// at a directory scope ("/" for the tenant).
+type RoleAssignment struct {
+	ID               string  `json:"id"`
+	PrincipalID      string  `json:"principalId"`
+	RoleDefinitionID string  `json:"roleDefinitionId"`
+	DirectoryScopeID string  `json:"directoryScopeId"`
+	AppScopeID       *string `json:"appScopeId"`
+}
+
+// GlobalAdministratorRoleID is the template id of Global Administrator.
+const GlobalAdministratorRoleID = "62e90394-69f5-4237-9190-012177145e10"

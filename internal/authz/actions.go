@@ -1,0 +1,122 @@
+package authz
+
+// Entra actions the directory performs. The names are Entra's
+// (shared/reference/entra/data/all_resource_actions_in_builtin_roles.json),
+// so the RBAC evaluator can match them against role definitions unchanged.
+const (
+	UsersRead         = "microsoft.directory/users/standard/read"
+	UsersCreate       = "microsoft.directory/users/create"
+	UsersUpdate       = "microsoft.directory/users/basic/update"
+	UsersPassword     = "microsoft.directory/users/password/update"
+	UsersManager      = "microsoft.directory/users/manager/update"
+	UsersDelete       = "microsoft.directory/users/delete"
+	UsersRestore      = "microsoft.directory/users/restore"
+	UsersRevokeTokens = "microsoft.directory/users/invalidateAllRefreshTokens"
+	GroupsRead        = "microsoft.directory/groups/standard/read"
+	GroupsMembersRead = "microsoft.directory/groups/members/read"
+	GroupsCreate      = "microsoft.directory/groups/create"
+	GroupsUpdate      = "microsoft.directory/groups/basic/update"
+	GroupsMembers     = "microsoft.directory/groups/members/update"
+	GroupsOwners      = "microsoft.directory/groups/owners/update"
+	GroupsDelete      = "microsoft.directory/groups/delete"
+	GroupsRestore     = "microsoft.directory/groups/restore"
+	RAGroupsCreate    = "microsoft.directory/groupsAssignableToRoles/create"
+	RAGroupsUpdate    = "microsoft.directory/groupsAssignableToRoles/allProperties/update"
+	RAGroupsDelete    = "microsoft.directory/groupsAssignableToRoles/delete"
+	RAGroupsRestore   = "microsoft.directory/groupsAssignableToRoles/restore"
+	AppsRead          = "microsoft.directory/applications/standard/read"
+	AppsCreate        = "microsoft.directory/applications/create"
+	AppsUpdate        = "microsoft.directory/applications/basic/update"
+	AppsCredentials   = "microsoft.directory/applications/credentials/update"
+	AppsOwners        = "microsoft.directory/applications/owners/update"
+	AppsDelete        = "microsoft.directory/applications/delete"
+	AppsRestore       = "microsoft.directory/deletedItems.applications/restore"
+	SPsRead           = "microsoft.directory/servicePrincipals/standard/read"
+	SPsCreate         = "microsoft.directory/servicePrincipals/create"
+	SPsUpdate         = "microsoft.directory/servicePrincipals/basic/update"
+	SPsDelete         = "microsoft.directory/servicePrincipals/delete"
+	SPsOwners         = "microsoft.directory/servicePrincipals/owners/update"
+	SPsAppRoleAssign  = "microsoft.directory/servicePrincipals/appRoleAssignedTo/update"
+	AUsRead           = "microsoft.directory/administrativeUnits/standard/read"
+	AUsMembersRead    = "microsoft.directory/administrativeUnits/members/read"
+	AUsWrite          = "microsoft.directory/administrativeUnits/allProperties/allTasks"
+	DomainsRead       = "microsoft.directory/domains/standard/read"
+	DomainsWrite      = "microsoft.directory/domains/allProperties/allTasks"
+	OrganizationRead  = "microsoft.directory/organization/standard/read"
+	AuditLogsRead     = "microsoft.directory/auditLogs/allProperties/read"
+)
+
+type grant struct {
+	any   []string // any one of these suffices
+	owned string   // suffices when the caller owns the target
+}
+
+// Ostiary's choice: Directory.ReadWrite.All covers writes to every directory
+// object kind (users, groups, applications, service principals,
+// administrative units, domains), so one bootstrap application can
+// administer a tenant. Entra carves a few narrower exceptions out of it that
+// are not reproduced. Granting app roles additionally accepts
+// RoleManagement.ReadWrite.Directory: its holder can already make itself a
+// Global Administrator, so this adds no privilege.
+var (
+	dirRead  = []string{"Directory.Read.All", "Directory.ReadWrite.All"}
+	dirWrite = []string{"Directory.ReadWrite.All"}
+	roleMgmt = "RoleManagement.ReadWrite.Directory"
+)
+
+func with(base []string, more ...string) []string {
+	out := append([]string{}, more...)
+	return append(out, base...)
+}
+
+var appPermissions = map[string]grant{
+	UsersRead:         {any: with(dirRead, "User.Read.All", "User.ReadWrite.All", "User.ReadBasic.All")},
+	UsersCreate:       {any: with(dirWrite, "User.ReadWrite.All")},
+	UsersUpdate:       {any: with(dirWrite, "User.ReadWrite.All")},
+	UsersPassword:     {any: with(dirWrite, "User.ReadWrite.All", "User-PasswordProfile.ReadWrite.All")},
+	UsersManager:      {any: with(dirWrite, "User.ReadWrite.All")},
+	UsersDelete:       {any: with(dirWrite, "User.ReadWrite.All")},
+	UsersRestore:      {any: with(dirWrite, "User.ReadWrite.All")},
+	UsersRevokeTokens: {any: with(dirWrite, "User.ReadWrite.All", "User.RevokeSessions.All")},
+
+	GroupsRead:        {any: with(dirRead, "Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All")},
+	GroupsMembersRead: {any: with(dirRead, "Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All")},
+	GroupsCreate:      {any: with(dirWrite, "Group.Create", "Group.ReadWrite.All")},
+	GroupsUpdate:      {any: with(dirWrite, "Group.ReadWrite.All")},
+	GroupsMembers:     {any: with(dirWrite, "Group.ReadWrite.All", "GroupMember.ReadWrite.All")},
+	GroupsOwners:      {any: with(dirWrite, "Group.ReadWrite.All")},
+	GroupsDelete:      {any: with(dirWrite, "Group.ReadWrite.All")},
+	GroupsRestore:     {any: with(dirWrite, "Group.ReadWrite.All")},
+	// Role-assignable groups: Entra requires RoleManagement.ReadWrite.Directory
+	// for any change to them (CONTRACT.md D.2 rules 5 and 6).
+	RAGroupsCreate:  {any: []string{roleMgmt}},
+	RAGroupsUpdate:  {any: []string{roleMgmt}},
+	RAGroupsDelete:  {any: []string{roleMgmt}},
+	RAGroupsRestore: {any: []string{roleMgmt}},
+
+	AppsRead:        {any: with(dirRead, "Application.Read.All", "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	AppsCreate:      {any: with(dirWrite, "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy")},
+	AppsUpdate:      {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	AppsCredentials: {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	AppsOwners:      {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	AppsDelete:      {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	AppsRestore:     {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+
+	SPsRead:          {any: with(dirRead, "Application.Read.All", "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	SPsCreate:        {any: with(dirWrite, "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy")},
+	SPsUpdate:        {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	SPsDelete:        {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	SPsOwners:        {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	SPsAppRoleAssign: {any: []string{"AppRoleAssignment.ReadWrite.All", roleMgmt}},
+
+	AUsRead:        {any: with(dirRead, "AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All")},
+	AUsMembersRead: {any: with(dirRead, "AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All")},
+	AUsWrite:       {any: with(dirWrite, "AdministrativeUnit.ReadWrite.All")},
+
+	DomainsRead:  {any: with(dirRead, "Domain.Read.All", "Domain.ReadWrite.All")},
+	DomainsWrite: {any: with(dirWrite, "Domain.ReadWrite.All")},
+
+	OrganizationRead: {any: with(dirRead, "Organization.Read.All", "Organization.ReadWrite.All", "User.Read.All")},
+	AuditLogsRead:    {any: []string{"AuditLog.Read.All"}},
+	// Permanent deletion is checked again per kind by the directory service.
+}
