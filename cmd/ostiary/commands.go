@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/ostiary/ostiary/internal/app"
+	"github.com/ostiary/ostiary/internal/config"
+	"github.com/ostiary/ostiary/internal/directory"
+	"github.com/ostiary/ostiary/internal/iam"
+	"github.com/ostiary/ostiary/internal/store"
+	"github.com/spf13/cobra"
+)
+
+func serveCmd(cfg *config.Config) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server (HTTPS on 127.0.0.1:8443 by default)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := load(cmd, cfg); err != nil {
+				return err
+			}
+			log := logger(cfg.LogLevel)
+			ctx, stop := signalContext()
+			defer stop()
+			a, err := app.New(ctx, *cfg, log, app.Options{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			creds, err := a.Bootstrap(ctx)
+			if err != nil {
+				return fmt.Errorf("bootstrap: %w", err)
+			}
+			if creds != nil {
+				printCredentials(creds, cfg.DataDir)
+			}
+			tlsCfg, caFile, err := a.TLSConfig()
+			if err != nil {
+				return err
+			}
+			if caFile != "" {
+				fmt.Fprintf(os.Stderr, "TLS: local CA certificate at %s (trust it, e.g. SSL_CERT_FILE=%s or curl --cacert)\n", caFile, caFile)
+			}
+			return a.Serve(ctx, tlsCfg, func(addr net.Addr) {
+				log.Info("listening", "addr", addr.String(), "public_url", cfg.PublicURL)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on")
+	f.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "URL clients use (issuer host, @odata.nextLink); default https://<listen>")
+	f.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "TLS certificate file (PEM); a local CA is generated when empty")
+	f.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "TLS private key file (PEM)")
+	f.BoolVar(&cfg.PlainHTTP, "plain-http", cfg.PlainHTTP, "serve plain HTTP behind a TLS-terminating proxy (set --public-url to the proxy's https URL)")
+	f.StringVar(&cfg.DNSServer, "dns-server", cfg.DNSServer, "DNS server (host:port) for domain verification; system resolver when empty")
+	f.StringVar(&cfg.InitialDomainSuffix, "initial-domain-suffix", cfg.InitialDomainSuffix, "suffix of tenants' initial domains")
+	return cmd
+}
+
+func printCredentials(c *directory.TenantCredentials, dataDir string) {
+	fmt.Fprintf(os.Stderr, `
+First run: created tenant %s (%s).
+  admin:         %s
+  password:      %s
+  client id:     %s
+  client secret: %s
+These are shown once and saved to %s/bootstrap.json (mode 0600).
+
+`, c.TenantID, c.Domain, c.AdminUserPrincipalName, c.AdminPassword, c.ClientID, c.ClientSecret, dataDir)
+}
+
+func migrateCmd(cfg *config.Config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply database migrations and exit",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := load(cmd, cfg); err != nil {
+				return err
+			}
+			db, err := app.OpenStore(cmd.Context(), *cfg)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			fmt.Fprintln(os.Stderr, "migrations applied")
+			return nil
+		},
+	}
+}
+
+func tenantCmd(cfg *config.Config) *cobra.Command {
+	var spec directory.TenantSpec
+	var noSecDefaults bool
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create another tenant on this server's store and print its credentials once",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec.SecurityDefaults = !noSecDefaults
+			return withApp(cmd, cfg, func(ctx context.Context, a *app.App) error {
+				creds, err := a.Directory().CreateTenant(ctx, spec)
+				if err != nil {
+					return err
+				}
+				return json.NewEncoder(os.Stdout).Encode(creds)
+			})
+		},
+	}
+	f := create.Flags()
+	f.StringVar(&spec.Name, "name", "", "initial domain label (<name>.<suffix>)")
+	f.StringVar(&spec.DisplayName, "display-name", "", "organization display name")
+	f.StringVar(&spec.TenantID, "tenant-id", "", "fixed tenant id (GUID)")
+	f.StringVar(&spec.AdminUPN, "admin-upn", "", "admin user principal name")
+	f.StringVar(&spec.ClientID, "client-id", "", "fixed client id of the bootstrap application")
+	f.BoolVar(&noSecDefaults, "no-security-defaults", false, "create the tenant with security defaults off")
+	cmd := &cobra.Command{Use: "tenant", Short: "Manage tenants"}
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func adminCmd(cfg *config.Config) *cobra.Command {
+	var tenantID string
+	recover := &cobra.Command{
+		Use:   "recover",
+		Short: "Offline: issue a new Global Administrator credential when every admin is locked out",
+		Long: "Runs against the server's own store (stop the server first on SQLite). It resets the password of a\n" +
+			"Global Administrator, re-enabling the account, or creates a new one if none is left, and prints it once.",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withApp(cmd, cfg, func(ctx context.Context, a *app.App) error {
+				if tenantID == "" {
+					var ts []iam.Tenant
+					if err := a.Store().Read(ctx, func(r store.Reader) (err error) {
+						ts, err = r.Tenants("", 2)
+						return err
+					}); err != nil {
+						return err
+					}
+					if len(ts) != 1 {
+						return fmt.Errorf("the store holds %d tenants; name one with --tenant", len(ts))
+					}
+					tenantID = ts[0].ID
+				}
+				upn, pw, err := a.Directory().RecoverAdmin(ctx, tenantID)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("tenant:   %s\nadmin:    %s\npassword: %s\n", tenantID, upn, pw)
+				return nil
+			})
+		},
+	}
+	recover.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required when the store holds several)")
+	cmd := &cobra.Command{Use: "admin", Short: "Administer the server offline"}
+	cmd.AddCommand(recover)
+	return cmd
+}
+
+func withApp(cmd *cobra.Command, cfg *config.Config, fn func(ctx context.Context, a *app.App) error) error {
+	if err := load(cmd, cfg); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	a, err := app.New(ctx, *cfg, logger(cfg.LogLevel), app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(ctx, a)
+}

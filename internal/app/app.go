@@ -1,0 +1,222 @@
+// Package app is Ostiary's composition root: it opens the store, runs
+// migrations, builds every service with plain constructors, mounts the
+// transports on one mux, starts the periodic jobs and shuts down
+// gracefully. It is the only package that knows every other one.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ostiary/ostiary/internal/authn"
+	"github.com/ostiary/ostiary/internal/authz"
+	"github.com/ostiary/ostiary/internal/config"
+	"github.com/ostiary/ostiary/internal/directory"
+	"github.com/ostiary/ostiary/internal/graphapi"
+	"github.com/ostiary/ostiary/internal/oidc"
+	"github.com/ostiary/ostiary/internal/passwords"
+	"github.com/ostiary/ostiary/internal/secretbox"
+	"github.com/ostiary/ostiary/internal/store"
+	"github.com/ostiary/ostiary/internal/store/postgres"
+	"github.com/ostiary/ostiary/internal/store/sqlite"
+	"github.com/ostiary/ostiary/internal/store/sqlstore"
+	"github.com/ostiary/ostiary/internal/tokens"
+	"github.com/ostiary/ostiary/internal/web"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// maxBody caps request bodies (Graph's own limit is 4 MiB).
+const maxBody = 4 << 20
+
+// App is a running Ostiary server's parts.
+type App struct {
+	cfg     config.Config
+	log     *slog.Logger
+	now     func() time.Time
+	store   *sqlstore.DB
+	dir     *directory.Service
+	keys    *tokens.Keys
+	handler http.Handler
+}
+
+// Options adjust what tests and tools need to control.
+type Options struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Resolver answers domain verification lookups; nil derives one from
+	// the configuration.
+	Resolver directory.TXTResolver
+}
+
+// OpenStore opens and migrates the configured store.
+func OpenStore(ctx context.Context, cfg config.Config) (*sqlstore.DB, error) {
+	var (
+		db  *sqlstore.DB
+		err error
+	)
+	if cfg.DatabaseURL != "" {
+		db, err = postgres.Open(ctx, cfg.DatabaseURL)
+	} else {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		db, err = sqlite.Open(filepath.Join(cfg.DataDir, "ostiary.db"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
+
+// New builds the server from a validated configuration.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	db, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, now: now, store: db}
+	if err := a.build(ctx, opts); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context, opts Options) error {
+	cfg := a.cfg
+	if cfg.DatabaseURL != "" && cfg.MasterKey == "" {
+		// A key file on one machine cannot be shared by replicas: each would
+		// seal signing keys the others cannot open.
+		a.log.Warn("PostgreSQL without OSTIARY_MASTER_KEY: the master key lives in the data directory; give every replica the same key")
+	}
+	key, err := masterKey(cfg)
+	if err != nil {
+		return err
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		return err
+	}
+	hasher := passwords.NewHasher(passwords.Params{Memory: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}, 0, 256)
+	resolver := opts.Resolver
+	if resolver == nil {
+		resolver = dnsResolver(cfg.DNSServer)
+	}
+	a.dir = directory.New(a.store, authz.GraphPermissions{}, hasher, resolver,
+		directory.Config{InitialDomainSuffix: cfg.InitialDomainSuffix}, a.now, a.log)
+
+	// Retired keys stay published long enough for every token they signed.
+	a.keys, err = tokens.NewKeys(a.store, box, tokens.KeyConfig{RotationPeriod: cfg.KeyRotation, Overlap: cfg.AccessTokenLifetime*2 + 24*time.Hour})
+	if err != nil {
+		return err
+	}
+	if err := a.keys.EnsureKeys(ctx, a.now()); err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	issuer, err := tokens.NewIssuer(a.keys, tokens.IssuerConfig{PublicURL: cfg.PublicURL, AccessTokenLifetime: cfg.AccessTokenLifetime})
+	if err != nil {
+		return err
+	}
+	verifier, err := tokens.NewVerifier(a.keys, cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	clients := authn.New(a.store)
+	sts, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Now: a.now},
+		oidc.Deps{Tenants: clients, Clients: clients, Tokens: issuer, Keys: a.keys, Log: a.log})
+	if err != nil {
+		return err
+	}
+	graph := graphapi.New(a.dir, verifier, cfg.PublicURL, a.now, a.log)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := web.NewMetrics(reg)
+
+	mux := http.NewServeMux()
+	sts.Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", a.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if graphapi.Owns(r.URL.Path) {
+			graph.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	a.handler = web.Chain(root,
+		web.RequestIDs,
+		web.Recover(a.log),
+		web.Observe(a.log, metrics),
+		web.SecurityHeaders,
+		web.LimitBody(maxBody),
+		web.GzipRequests(maxBody),
+	)
+	return nil
+}
+
+// ready answers /readyz: the store must be reachable and keys loaded.
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		http.Error(w, "store unavailable\n", http.StatusServiceUnavailable)
+		return
+	}
+	if len(a.keys.PublishedKeys()) == 0 {
+		http.Error(w, "no signing keys\n", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// Handler is the whole HTTP surface.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Directory exposes the directory service (bootstrap, CLI commands).
+func (a *App) Directory() *directory.Service { return a.dir }
+
+// Store exposes the store (CLI commands).
+func (a *App) Store() store.Store { return a.store }
+
+// Close releases the store.
+func (a *App) Close() error { return a.store.Close() }
+
+func masterKey(cfg config.Config) ([]byte, error) {
+	if cfg.MasterKey != "" {
+		return secretbox.ParseKey(cfg.MasterKey)
+	}
+	return secretbox.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "master.key"))
+}
+
+// dnsResolver returns a resolver that asks server ("host:port") or, when
+// server is empty, the system's resolver.
+func dnsResolver(server string) directory.TXTResolver {
+	if server == "" {
+		return net.DefaultResolver
+	}
+	d := net.Dialer{Timeout: 5 * time.Second}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, server)
+	}}
+}

@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// Periodic work. Each job is safe to run on every replica: key rotation
+// takes a cluster lock itself, and the purge job takes one here.
+const (
+	keyJobEvery   = time.Minute
+	purgeJobEvery = time.Hour
+	purgeLock     = "directory.purge-deleted"
+)
+
+func (a *App) runJobs(ctx context.Context) {
+	keyTick := time.NewTicker(keyJobEvery)
+	purgeTick := time.NewTicker(purgeJobEvery)
+	defer keyTick.Stop()
+	defer purgeTick.Stop()
+	owner := a.cfg.Listen + "/" + time.Now().String()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-keyTick.C:
+			// Rotate when due, and reload so keys another replica made are
+			// published and trusted here too.
+			if err := a.keys.Rotate(ctx, a.now()); err != nil {
+				a.log.Error("key rotation failed", "err", err)
+			}
+			if err := a.keys.Reload(ctx); err != nil {
+				a.log.Error("key reload failed", "err", err)
+			}
+		case <-purgeTick.C:
+			a.purge(ctx, owner)
+		}
+	}
+}
+
+func (a *App) purge(ctx context.Context, owner string) {
+	ok, err := a.store.TryLock(ctx, purgeLock, owner, 10*time.Minute)
+	if err != nil || !ok {
+		return
+	}
+	defer a.store.Unlock(context.WithoutCancel(ctx), purgeLock, owner)
+	n, err := a.dir.PurgeExpired(ctx)
+	if err != nil {
+		a.log.Error("purging deleted items failed", "err", err)
+	} else if n > 0 {
+		a.log.Info("purged deleted items past retention", "count", n)
+	}
+}

@@ -1,0 +1,217 @@
+// Package authn authenticates who is asking for a token: the tenant a
+// request is addressed to and the client application with its credential.
+// Later issues add user credentials (passwords, MFA, sessions) here.
+//
+// Failures are *errs.Error values whose Code is Entra's AADSTS code
+// ("AADSTS7000215") and whose Message is Entra's text for it, so the token
+// endpoint can show them as Entra does without knowing why they happened.
+package authn
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ostiary/ostiary/internal/errs"
+	"github.com/ostiary/ostiary/internal/iam"
+	"github.com/ostiary/ostiary/internal/passwords"
+	"github.com/ostiary/ostiary/internal/store"
+)
+
+// Service authenticates clients against the directory in the store.
+type Service struct {
+	st        store.Store
+	resources *resourceCache
+}
+
+// New returns the service.
+func New(st store.Store) *Service {
+	return &Service{st: st, resources: newResourceCache(resourceCacheTTL)}
+}
+
+// aadsts builds an error carrying an Entra code and message.
+func aadsts(kind errs.Kind, code int, format string, args ...any) *errs.Error {
+	return errs.E(kind, format, args...).WithCode("AADSTS" + strconv.Itoa(code))
+}
+
+// ResolveTenant turns the tenant segment of a URL (a tenant GUID or one of
+// its verified domain names, any case) into the tenant. The aliases common,
+// organizations and consumers are the caller's business, not resolved here.
+func (s *Service) ResolveTenant(ctx context.Context, segment string) (iam.Tenant, error) {
+	name := strings.ToLower(segment)
+	var t iam.Tenant
+	err := s.st.Read(ctx, func(r store.Reader) error {
+		var err error
+		if id, ok := iam.NormalizeGUID(name); ok {
+			t, err = r.Tenant(id)
+		} else if validDomainName(name) {
+			t, err = r.TenantByDomain(name)
+		} else {
+			err = errs.E(errs.NotFound, "no such tenant")
+		}
+		return err
+	})
+	if errs.Is(err, errs.NotFound) {
+		return iam.Tenant{}, tenantNotFound(segment)
+	}
+	return t, err
+}
+
+func tenantNotFound(name string) *errs.Error {
+	return aadsts(errs.NotFound, 90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.", name)
+}
+
+// validDomainName accepts what azidentity accepts as a tenant
+// ([A-Za-z0-9.-]+), within DNS's length limit, so junk never reaches a query.
+func validDomainName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Client is an authenticated client application in a tenant.
+type Client struct {
+	TenantID    string
+	Application iam.Application
+	// ServicePrincipal is the application's service principal in TenantID
+	// (the app's identity there; its object id is the token's oid).
+	ServicePrincipal iam.ServicePrincipal
+	// CredentialKeyID is the keyId of the credential that matched.
+	CredentialKeyID string
+}
+
+// clientSecrets is the Secret column of an application object, written by
+// the directory service: keyId → passwords.HashClientSecret output.
+type clientSecrets struct {
+	Passwords map[string]string `json:"passwords"`
+}
+
+// AuthenticateClientSecret checks a client secret for clientID (an appId)
+// in tenantID. The application may be registered in another tenant
+// (multi-tenant apps): its service principal here names the owner tenant.
+//
+// Every stored secret hash is compared, in constant time each, so the
+// timing does not tell which credential nearly matched. The order of checks
+// follows Entra: unknown client (700016), then the secret (7000215, or
+// 7000222 if it matched an expired credential), then a disabled service
+// principal (7000112), which is only revealed to a caller holding a secret.
+func (s *Service) AuthenticateClientSecret(ctx context.Context, tenantID, clientID, secret string, now time.Time) (*Client, error) {
+	var (
+		c       = &Client{TenantID: tenantID}
+		secrets clientSecrets
+		tenant  iam.Tenant
+	)
+	appID, isGUID := iam.NormalizeGUID(clientID)
+	found := false
+	err := s.st.Read(ctx, func(r store.Reader) error {
+		var err error
+		if tenant, err = r.Tenant(tenantID); err != nil {
+			if errs.Is(err, errs.NotFound) {
+				return tenantNotFound(tenantID)
+			}
+			return err
+		}
+		if !isGUID {
+			return nil
+		}
+		spObj, err := r.GetByKey(tenantID, iam.KindServicePrincipal, appID)
+		if errs.Is(err, errs.NotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(spObj.Data, &c.ServicePrincipal); err != nil {
+			return errs.Wrap(errs.Internal, err, "authn: unreadable service principal %s", spObj.ID)
+		}
+		c.ServicePrincipal.ID = spObj.ID
+		home := tenantID
+		if o := c.ServicePrincipal.AppOwnerOrganizationID; o != nil && iam.IsGUID(*o) {
+			home = strings.ToLower(*o)
+		}
+		appObj, err := r.GetByKey(home, iam.KindApplication, appID)
+		if errs.Is(err, errs.NotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(appObj.Data, &c.Application); err != nil {
+			return errs.Wrap(errs.Internal, err, "authn: unreadable application %s", appObj.ID)
+		}
+		c.Application.ID = appObj.ID
+		if len(appObj.Secret) > 0 {
+			if err := json.Unmarshal(appObj.Secret, &secrets); err != nil {
+				return errs.Wrap(errs.Internal, err, "authn: unreadable credentials of application %s", appObj.ID)
+			}
+		}
+		found = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, aadsts(errs.Unauthenticated, 700016, "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantName(tenant))
+	}
+
+	keyID, expired := matchSecret(c.Application.PasswordCredentials, secrets.Passwords, secret, now)
+	switch {
+	case keyID != "":
+		c.CredentialKeyID = keyID
+	case expired:
+		return nil, aadsts(errs.Unauthenticated, 7000222, "The provided client secret keys for app '%s' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.", appID)
+	default:
+		return nil, aadsts(errs.Unauthenticated, 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", appID)
+	}
+	if e := c.ServicePrincipal.AccountEnabled; e != nil && !*e {
+		return nil, aadsts(errs.Denied, 7000112, "Application '%s'(%s) is disabled.", appID, deref(c.ServicePrincipal.DisplayName))
+	}
+	return c, nil
+}
+
+// matchSecret compares secret with every stored hash. It returns the keyId
+// of a matching credential that is valid at now, or reports whether the
+// secret matched only credentials outside their validity. A hash without
+// its credential metadata (never written so by the directory) is ignored.
+func matchSecret(creds []iam.PasswordCredential, hashes map[string]string, secret string, now time.Time) (keyID string, expired bool) {
+	for _, cred := range creds {
+		hash, ok := hashes[cred.KeyID]
+		if !ok {
+			continue
+		}
+		if !passwords.VerifyClientSecret(hash, secret) {
+			continue
+		}
+		switch {
+		case cred.EndDateTime != nil && !now.Before(*cred.EndDateTime):
+			expired = true
+		case cred.StartDateTime != nil && now.Before(*cred.StartDateTime):
+			// Not yet valid: Entra treats it as a wrong secret.
+		case keyID == "":
+			keyID = cred.KeyID
+		}
+	}
+	return keyID, expired
+}
+
+func tenantName(t iam.Tenant) string {
+	if t.DisplayName != "" {
+		return t.DisplayName
+	}
+	return t.ID
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

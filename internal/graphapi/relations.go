@@ -1,0 +1,197 @@
+package graphapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/ostiary/ostiary/internal/directory"
+	"github.com/ostiary/ostiary/internal/errs"
+	"github.com/ostiary/ostiary/internal/graphapi/odata"
+	"github.com/ostiary/ostiary/internal/iam"
+	"github.com/ostiary/ostiary/internal/query"
+	"github.com/ostiary/ostiary/internal/store"
+)
+
+// relation describes a navigation property between directory objects.
+type relation struct {
+	rel        iam.Rel
+	dir        store.Direction
+	transitive bool
+}
+
+var relations = map[string]relation{
+	"members":            {iam.RelMember, store.Targets, false},
+	"transitiveMembers":  {iam.RelMember, store.Targets, true},
+	"owners":             {iam.RelOwner, store.Targets, false},
+	"memberOf":           {iam.RelMember, store.Sources, false},
+	"transitiveMemberOf": {iam.RelMember, store.Sources, true},
+	"ownedObjects":       {iam.RelOwner, store.Sources, false},
+	"directReports":      {iam.RelManager, store.Sources, false},
+}
+
+// defaultSets are the properties Graph returns without $select.
+var defaultSets = map[iam.Kind][]string{
+	iam.KindUser: {"businessPhones", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone",
+		"officeLocation", "preferredLanguage", "surname", "userPrincipalName"},
+}
+
+// resolveID maps a path key of kind to an object id (users accept UPNs).
+func (s *Server) resolveID(r *http.Request, rc *reqCtx, kind iam.Kind, key string) (string, error) {
+	if kind == iam.KindUser {
+		return s.dir.ResolveUserID(r.Context(), rc.caller, key)
+	}
+	if id, ok := iam.NormalizeGUID(key); ok {
+		return id, nil
+	}
+	return "", errs.E(errs.NotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", key).WithCode("Request_ResourceNotFound")
+}
+
+// listRelated serves GET /{set}/{id}/{nav}[/{cast}].
+func (s *Server) listRelated(kind iam.Kind) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		nav := rc.params["nav"]
+		relDef, ok := relations[nav]
+		if !ok {
+			return errs.E(errs.Invalid, "Resource not found for the segment '%s'.", nav).WithCode("BadRequest")
+		}
+		kinds, err := castKinds(rc.params["cast"])
+		if err != nil {
+			return err
+		}
+		id, err := s.resolveID(r, rc, kind, rc.params["id"])
+		if err != nil {
+			return err
+		}
+		schema := odata.DirectoryObjectSchema
+		if len(kinds) == 1 {
+			schema = odata.SchemaFor(kinds[0])
+		}
+		req, err := parse(r, schema)
+		if err != nil {
+			return err
+		}
+		var page directory.Page[directory.Object]
+		if relDef.transitive {
+			if req.List.Filter != nil || req.List.Sort != nil {
+				return errs.E(errs.Unsupported, "Filtering and sorting are not supported on transitive relationships.").WithCode("Request_UnsupportedQuery")
+			}
+			page, err = s.dir.Transitive(r.Context(), rc.caller, kind, id, relDef.dir, kinds, req.List)
+		} else {
+			page, err = s.dir.ListLinked(r.Context(), rc.caller, kind, id, relDef.rel, relDef.dir, kinds, req.List)
+		}
+		if err != nil {
+			return err
+		}
+		set := "directoryObjects"
+		if len(kinds) == 1 {
+			set = string(kinds[0]) + "s"
+		}
+		return s.writeList(w, r, rc, set, itemsOf(page.Items), page.Next, page.Count, req.CountRequested,
+			&view{sel: req.Select, defaults: defaultSets, typed: true})
+	}
+}
+
+// refBody is the body of a $ref add.
+type refBody struct {
+	ODataID string `json:"@odata.id"`
+}
+
+func readRef(r *http.Request) (string, error) {
+	var b refBody
+	if err := json.NewDecoder(r.Body).Decode(&b); err != nil || b.ODataID == "" {
+		return "", errs.E(errs.Invalid, "The request body must carry an '@odata.id' reference.").WithCode("Request_BadRequest")
+	}
+	id, ok := directory.RefID(b.ODataID)
+	if !ok {
+		return "", errs.E(errs.Invalid, "Invalid object identifier '%s'.", b.ODataID).WithCode("Request_BadRequest")
+	}
+	return id, nil
+}
+
+// memberAction serves POST checkMemberGroups, getMemberGroups,
+// getMemberObjects and checkMemberObjects on any directory object.
+func (s *Server) memberAction(kind iam.Kind) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		id, err := s.resolveID(r, rc, kind, rc.params["id"])
+		if err != nil {
+			return err
+		}
+		var body struct {
+			GroupIDs            []string `json:"groupIds"`
+			IDs                 []string `json:"ids"`
+			SecurityEnabledOnly *bool    `json:"securityEnabledOnly"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			return errs.E(errs.Invalid, "Unable to read JSON request payload.").WithCode("BadRequest")
+		}
+		var ids []string
+		switch action := rc.params["action"]; action {
+		case "checkMemberGroups", "checkMemberObjects":
+			list := body.GroupIDs
+			if action == "checkMemberObjects" {
+				list = body.IDs
+			}
+			ids, err = s.dir.CheckMemberGroups(r.Context(), rc.caller, kind, id, list)
+		case "getMemberGroups", "getMemberObjects":
+			if body.SecurityEnabledOnly == nil {
+				return errs.E(errs.Invalid, "Invalid value specified for property 'securityEnabledOnly'.").WithCode("Request_BadRequest")
+			}
+			ids, err = s.dir.MemberGroups(r.Context(), rc.caller, kind, id, *body.SecurityEnabledOnly, action == "getMemberObjects")
+		default:
+			return errs.E(errs.Invalid, "Resource not found for the segment '%s'.", action).WithCode("BadRequest")
+		}
+		if err != nil {
+			return err
+		}
+		return writeValue(w, s.publicURL+"/"+rc.version+"/$metadata#Collection(Edm.String)", ids)
+	}
+}
+
+func writeValue(w http.ResponseWriter, context string, v any) error {
+	b, err := json.Marshal(map[string]any{"@odata.context": context, "value": v})
+	if err != nil {
+		return errs.Wrap(errs.Internal, err, "encode")
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(b)
+	return nil
+}
+
+// expand loads the $expand navigation for each listed object (at most 20
+// related objects each, as Graph truncates expanded link collections).
+func (s *Server) expand(r *http.Request, rc *reqCtx, kind iam.Kind, ids []string, exp *odata.Expand) (map[string][]item, error) {
+	if exp == nil {
+		return nil, nil
+	}
+	rel := map[string]relation{
+		"members": relations["members"], "owners": relations["owners"], "memberOf": relations["memberOf"],
+		"manager": {iam.RelManager, store.Targets, false}, "directReports": relations["directReports"],
+	}[exp.Property]
+	if rel.rel == "" {
+		return nil, errs.E(errs.Invalid, "Could not find a property named '%s' on type '%s'.", exp.Property, kind.ODataType()[1:]).WithCode("Request_BadRequest")
+	}
+	out := make(map[string][]item, len(ids))
+	for _, id := range ids {
+		page, err := s.dir.ListLinked(r.Context(), rc.caller, kind, id, rel.rel, rel.dir, nil, query.List{Top: 20})
+		if err != nil {
+			return nil, err
+		}
+		out[id] = itemsOf(page.Items)
+	}
+	return out, nil
+}
+
+// idOf reads the id of a rendered item.
+func idOf(it item) string {
+	var v struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(it.data, &v)
+	return strings.ToLower(v.ID)
+}
+
+func noContent(w http.ResponseWriter) error {
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,109 @@
+package graphapi
+
+import (
+	"net/http"
+
+	"github.com/ostiary/ostiary/internal/directory"
+	"github.com/ostiary/ostiary/internal/errs"
+	"github.com/ostiary/ostiary/internal/iam"
+	"github.com/ostiary/ostiary/internal/query"
+	"github.com/ostiary/ostiary/internal/store"
+)
+
+func (s *Server) userRoutes() {
+	rt := &s.routes
+	list := func(r *http.Request, rc *reqCtx) func(q query.List) (directory.Page[iam.User], error) {
+		return func(q query.List) (directory.Page[iam.User], error) {
+			return s.dir.ListUsers(r.Context(), rc.caller, q)
+		}
+	}
+	rt.add("GET", "users", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		return listEntities(s, w, r, rc, iam.KindUser, "users", list(r, rc))
+	})
+	rt.add("GET", "users/$count", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		return countOf(w, r, list(r, rc))
+	})
+	rt.add("POST", "users", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		body, err := readBody(r)
+		if err != nil {
+			return err
+		}
+		u, err := s.dir.CreateUser(r.Context(), rc.caller, body)
+		if err != nil {
+			return err
+		}
+		return created(s, w, rc, iam.KindUser, "users", u)
+	})
+	rt.add("GET", "users/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		u, err := s.dir.GetUser(r.Context(), rc.caller, rc.params["id"])
+		if err != nil {
+			return err
+		}
+		return getEntity(s, w, r, rc, iam.KindUser, "users", u)
+	})
+	rt.add("PATCH", "users/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		body, err := readBody(r)
+		if err != nil {
+			return err
+		}
+		if err := s.dir.UpdateUser(r.Context(), rc.caller, rc.params["id"], body); err != nil {
+			return err
+		}
+		return noContent(w)
+	})
+	rt.add("DELETE", "users/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		if err := s.dir.DeleteUser(r.Context(), rc.caller, rc.params["id"]); err != nil {
+			return err
+		}
+		return noContent(w)
+	})
+	rt.add("GET", "users/{id}/{nav}", s.listRelated(iam.KindUser))
+	rt.add("GET", "users/{id}/{nav}/{cast}", s.listRelated(iam.KindUser))
+	rt.add("POST", "users/{id}/{action}", s.userAction)
+	rt.add("GET", "users/{id}/manager", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		id, err := s.resolveID(r, rc, iam.KindUser, rc.params["id"])
+		if err != nil {
+			return err
+		}
+		page, err := s.dir.ListLinked(r.Context(), rc.caller, iam.KindUser, id, iam.RelManager, store.Targets, nil, query.List{Top: 1})
+		if err != nil {
+			return err
+		}
+		if len(page.Items) == 0 {
+			return errs.E(errs.NotFound, "Resource 'manager' does not exist or one of its queried reference-property objects are not present.").WithCode("Request_ResourceNotFound")
+		}
+		m := page.Items[0]
+		return s.writeEntity(w, rc, http.StatusOK, "directoryObjects", item{kind: m.Kind, data: m.Data}, &view{typed: true, defaults: defaultSets})
+	})
+	rt.add("PUT", "users/{id}/manager/$ref", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		ref, err := readRef(r)
+		if err != nil {
+			return err
+		}
+		if err := s.dir.SetManager(r.Context(), rc.caller, rc.params["id"], ref); err != nil {
+			return err
+		}
+		return noContent(w)
+	})
+	rt.add("DELETE", "users/{id}/manager/$ref", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		if err := s.dir.RemoveManager(r.Context(), rc.caller, rc.params["id"]); err != nil {
+			return err
+		}
+		return noContent(w)
+	})
+}
+
+// userAction serves POST /users/{id}/{action}.
+func (s *Server) userAction(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	switch rc.params["action"] {
+	case "revokeSignInSessions":
+		if err := s.dir.RevokeSignInSessions(r.Context(), rc.caller, rc.params["id"]); err != nil {
+			return err
+		}
+		return writeValue(w, s.publicURL+"/"+rc.version+"/$metadata#Edm.Boolean", true)
+	case "checkMemberGroups", "checkMemberObjects", "getMemberGroups", "getMemberObjects":
+		return s.memberAction(iam.KindUser)(w, r, rc)
+	default:
+		return errs.E(errs.Invalid, "Resource not found for the segment '%s'.", rc.params["action"]).WithCode("BadRequest")
+	}
+}
