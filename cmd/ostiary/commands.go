@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/debug"
 
 	"github.com/ostiary/ostiary/internal/app"
 	"github.com/ostiary/ostiary/internal/config"
@@ -37,6 +38,9 @@ func serveCmd(cfg *config.Config) *cobra.Command {
 			}
 			if creds != nil {
 				printCredentials(creds, cfg.DataDir)
+				// The first run hashed a password (19 MiB of argon2 memory);
+				// give it back so the idle server stays small.
+				debug.FreeOSMemory()
 			}
 			tlsCfg, caFile, err := a.TLSConfig()
 			if err != nil {

@@ -68,7 +68,15 @@ func OpenStore(ctx context.Context, cfg config.Config) (*sqlstore.DB, error) {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		db, err = sqlite.Open(filepath.Join(cfg.DataDir, "ostiary.db"))
+		path := filepath.Join(cfg.DataDir, "ostiary.db")
+		// The database holds password hashes and sealed keys: create it
+		// private to the server's user (SQLite gives its WAL the same mode).
+		f, ferr := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+		if ferr != nil {
+			return nil, fmt.Errorf("database file: %w", ferr)
+		}
+		f.Close()
+		db, err = sqlite.Open(path)
 	}
 	if err != nil {
 		return nil, err

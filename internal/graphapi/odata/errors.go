@@ -13,23 +13,6 @@ const (
 	CodeUnsupportedQuery = "Request_UnsupportedQuery"
 )
 
-// Limits against hostile input. Graph's own limits are not all documented;
-// these are far above what real clients send and keep parsing cheap.
-const (
-	// MaxFilterLen caps $filter and $search, in bytes.
-	MaxFilterLen = 4096
-	// MaxDepth caps nesting of parentheses, not and lambdas.
-	MaxDepth = 32
-	// MaxInValues is Graph's limit on the values of one "in" list.
-	MaxInValues = 15
-	// MaxNodes caps the clauses of one $filter or $search.
-	MaxNodes = 256
-	// maxOptionLen caps the other options ($select, $orderby, $expand).
-	maxOptionLen = 4096
-	// maxSkipTokenLen caps $skiptoken before it is decoded.
-	maxSkipTokenLen = 4096
-)
-
 func badRequest(format string, args ...any) *errs.Error {
 	return errs.E(errs.Invalid, format, args...).WithCode(CodeBadRequest)
 }

@@ -20,6 +20,23 @@ import (
 	"github.com/ostiary/ostiary/internal/query"
 )
 
+// Limits against hostile input. Graph's own limits are not all documented;
+// these are far above what real clients send and keep parsing cheap.
+const (
+	// MaxFilterLen caps $filter and $search, in bytes.
+	MaxFilterLen = 4096
+	// MaxDepth caps nesting of parentheses, not and lambdas.
+	MaxDepth = 32
+	// MaxInValues is Graph's limit on the values of one "in" list.
+	MaxInValues = 15
+	// MaxNodes caps the clauses of one $filter or $search.
+	MaxNodes = 256
+	// maxOptionLen caps the other options ($select, $orderby, $expand).
+	maxOptionLen = 4096
+	// maxSkipTokenLen caps $skiptoken before it is decoded.
+	maxSkipTokenLen = 4096
+)
+
 // Request is a parsed list request.
 type Request struct {
 	// List carries Filter (with $search folded in), Sort, Top (always set),

@@ -3,6 +3,7 @@ package odata
 import (
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ostiary/ostiary/internal/query"
@@ -248,6 +249,10 @@ func TestParseOptionErrors(t *testing.T) {
 		{"expand unclosed", GroupSchema, "$expand=members($select=id", false, CodeBadRequest, "~missing ')'"},
 		{"expand nested parentheses", GroupSchema, "$expand=members($select=(id))", false, CodeBadRequest, "~parentheses"},
 		{"expand empty", GroupSchema, "$expand=", false, CodeBadRequest, "~navigation property expected"},
+		{"select too long", UserSchema, "$select=" + strings.Repeat("id,", 1400) + "id", false, CodeBadRequest, "~too long"},
+		{"search too long", UserSchema, `$search="displayName:` + strings.Repeat("a", MaxFilterLen) + `"`, true, CodeBadRequest, "~too long"},
+		{"search too deep", UserSchema, "$search=" + strings.Repeat("(", MaxDepth+1) + `"displayName:a"` + strings.Repeat(")", MaxDepth+1), true, CodeBadRequest, "~nested too deeply"},
+		{"search too many clauses", UserSchema, "$search=" + strings.TrimSuffix(strings.Repeat(`"mail:a" OR `, 300), " OR "), true, CodeBadRequest, "~too many clauses"},
 		{"skiptoken garbage", UserSchema, "$skiptoken=garbage!", false, CodeBadRequest, "$skiptoken is invalid"},
 		{"skiptoken for another sort", UserSchema, "$orderby=displayName&$skiptoken=" + mismatched, false, CodeBadRequest, "$skiptoken is invalid"},
 	}

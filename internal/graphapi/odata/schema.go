@@ -34,17 +34,6 @@ func (s Support) String() string {
 	}
 }
 
-// better returns the more permissive of two levels (Default > Advanced > None).
-func better(a, b Support) Support {
-	if a == Default || b == Default {
-		return Default
-	}
-	if a == Advanced || b == Advanced {
-		return Advanced
-	}
-	return None
-}
-
 // FilterOp is an operator whose support Graph documents per property. The
 // columns follow Graph's filter tables (user_filter_support.json), plus gt,
 // lt and endsWith which the tables describe in prose.
