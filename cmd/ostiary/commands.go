@@ -11,8 +11,6 @@ import (
 	"github.com/ostiary/ostiary/internal/app"
 	"github.com/ostiary/ostiary/internal/config"
 	"github.com/ostiary/ostiary/internal/directory"
-	"github.com/ostiary/ostiary/internal/iam"
-	"github.com/ostiary/ostiary/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -135,17 +133,11 @@ func adminCmd(cfg *config.Config) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withApp(cmd, cfg, func(ctx context.Context, a *app.App) error {
 				if tenantID == "" {
-					var ts []iam.Tenant
-					if err := a.Store().Read(ctx, func(r store.Reader) (err error) {
-						ts, err = r.Tenants("", 2)
-						return err
-					}); err != nil {
+					id, err := a.SoleTenant(ctx)
+					if err != nil {
 						return err
 					}
-					if len(ts) != 1 {
-						return fmt.Errorf("the store holds %d tenants; name one with --tenant", len(ts))
-					}
-					tenantID = ts[0].ID
+					tenantID = id
 				}
 				upn, pw, err := a.Directory().RecoverAdmin(ctx, tenantID)
 				if err != nil {

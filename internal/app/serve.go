@@ -151,3 +151,19 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, tlsCfg *tls.Co
 	}
 	return err
 }
+
+// SoleTenant returns the id of the only tenant in the store, for commands
+// that may omit --tenant; it fails when there are none or several.
+func (a *App) SoleTenant(ctx context.Context) (string, error) {
+	var ts []iam.Tenant
+	if err := a.store.Read(ctx, func(r store.Reader) (err error) {
+		ts, err = r.Tenants("", 2)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if len(ts) != 1 {
+		return "", fmt.Errorf("the store holds %d tenants; name one with --tenant", len(ts))
+	}
+	return ts[0].ID, nil
+}

@@ -166,7 +166,7 @@ func (s *Service) removeGroupLink(w store.Writer, c *iam.Caller, g iam.Group, re
 // a user's manager and direct reports (rel manager). kinds narrows the
 // result (a Graph type cast). The caller must be allowed readAction on the
 // object of kind.
-func (s *Service) ListLinked(ctx context.Context, c *iam.Caller, kind iam.Kind, id string, rel iam.Rel, dir store.Direction, kinds []iam.Kind, q query.List) (Page[Object], error) {
+func (s *Service) ListLinked(ctx context.Context, c *iam.Caller, kind iam.Kind, id string, rel iam.Rel, dir Direction, kinds []iam.Kind, q query.List) (Page[Object], error) {
 	if err := s.authorize(ctx, c, readAction(kind, rel), kind, id); err != nil {
 		return Page[Object]{}, err
 	}
@@ -205,7 +205,7 @@ func readAction(kind iam.Kind, rel iam.Rel) string {
 // through any depth: a group's transitive members (dir Targets) or an
 // object's transitive groups (dir Sources). Administrative units are not
 // transitive containers: only the direct ones are included.
-func (s *Service) Transitive(ctx context.Context, c *iam.Caller, kind iam.Kind, id string, dir store.Direction, kinds []iam.Kind, q query.List) (Page[Object], error) {
+func (s *Service) Transitive(ctx context.Context, c *iam.Caller, kind iam.Kind, id string, dir Direction, kinds []iam.Kind, q query.List) (Page[Object], error) {
 	if err := s.authorize(ctx, c, readAction(kind, iam.RelMember), kind, id); err != nil {
 		return Page[Object]{}, err
 	}
@@ -221,7 +221,7 @@ func (s *Service) Transitive(ctx context.Context, c *iam.Caller, kind iam.Kind, 
 	return out, err
 }
 
-func (s *Service) transitiveObjects(r store.Reader, tenantID string, kind iam.Kind, id string, dir store.Direction) ([]store.Object, error) {
+func (s *Service) transitiveObjects(r store.Reader, tenantID string, kind iam.Kind, id string, dir Direction) ([]store.Object, error) {
 	o, err := get(r, tenantID, kind, id)
 	if err != nil {
 		return nil, err

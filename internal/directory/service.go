@@ -142,3 +142,15 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// Directions of a relationship listing, re-exported so transports need not
+// import the store.
+const (
+	// Targets lists what an object links to (a group's members).
+	Targets = store.Targets
+	// Sources lists what links to an object (a user's groups).
+	Sources = store.Sources
+)
+
+// Direction picks the side of a relationship a listing walks to.
+type Direction = store.Direction

@@ -114,7 +114,7 @@ func (s *Server) runBatchItem(outer *http.Request, version string, br batchReque
 		if json.Valid(b) {
 			resp.Body = b
 		} else {
-			resp.Body, _ = json.Marshal(string(b))
+			resp.Body, _ = web.Marshal(string(b))
 		}
 	}
 	return resp
@@ -125,7 +125,7 @@ func (s *Server) batchError(r *http.Request, id string, err error, status int) b
 	if status != 0 {
 		st = status
 	}
-	b, _ := json.Marshal(body)
+	b, _ := web.Marshal(body)
 	return batchResponse{ID: id, Status: st, Headers: map[string]string{"Content-Type": "application/json"}, Body: b}
 }
 

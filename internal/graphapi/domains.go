@@ -8,7 +8,6 @@ import (
 	"github.com/ostiary/ostiary/internal/graphapi/odata"
 	"github.com/ostiary/ostiary/internal/iam"
 	"github.com/ostiary/ostiary/internal/query"
-	"github.com/ostiary/ostiary/internal/store"
 )
 
 func (s *Server) domainRoutes() {
@@ -168,7 +167,7 @@ func (s *Server) adminUnitRoutes() {
 		if err != nil {
 			return err
 		}
-		page, err := s.dir.ListLinked(r.Context(), rc.caller, iam.KindAdministrativeUnit, rc.params["id"], iam.RelMember, store.Targets, kinds, req.List)
+		page, err := s.dir.ListLinked(r.Context(), rc.caller, iam.KindAdministrativeUnit, rc.params["id"], iam.RelMember, directory.Targets, kinds, req.List)
 		if err != nil {
 			return err
 		}

@@ -10,24 +10,24 @@ import (
 	"github.com/ostiary/ostiary/internal/graphapi/odata"
 	"github.com/ostiary/ostiary/internal/iam"
 	"github.com/ostiary/ostiary/internal/query"
-	"github.com/ostiary/ostiary/internal/store"
+	"github.com/ostiary/ostiary/internal/web"
 )
 
 // relation describes a navigation property between directory objects.
 type relation struct {
 	rel        iam.Rel
-	dir        store.Direction
+	dir        directory.Direction
 	transitive bool
 }
 
 var relations = map[string]relation{
-	"members":            {iam.RelMember, store.Targets, false},
-	"transitiveMembers":  {iam.RelMember, store.Targets, true},
-	"owners":             {iam.RelOwner, store.Targets, false},
-	"memberOf":           {iam.RelMember, store.Sources, false},
-	"transitiveMemberOf": {iam.RelMember, store.Sources, true},
-	"ownedObjects":       {iam.RelOwner, store.Sources, false},
-	"directReports":      {iam.RelManager, store.Sources, false},
+	"members":            {iam.RelMember, directory.Targets, false},
+	"transitiveMembers":  {iam.RelMember, directory.Targets, true},
+	"owners":             {iam.RelOwner, directory.Targets, false},
+	"memberOf":           {iam.RelMember, directory.Sources, false},
+	"transitiveMemberOf": {iam.RelMember, directory.Sources, true},
+	"ownedObjects":       {iam.RelOwner, directory.Sources, false},
+	"directReports":      {iam.RelManager, directory.Sources, false},
 }
 
 // defaultSets are the properties Graph returns without $select.
@@ -149,7 +149,7 @@ func (s *Server) memberAction(kind iam.Kind) handlerFunc {
 }
 
 func writeValue(w http.ResponseWriter, context string, v any) error {
-	b, err := json.Marshal(map[string]any{"@odata.context": context, "value": v})
+	b, err := web.Marshal(map[string]any{"@odata.context": context, "value": v})
 	if err != nil {
 		return errs.Wrap(errs.Internal, err, "encode")
 	}
@@ -166,7 +166,7 @@ func (s *Server) expand(r *http.Request, rc *reqCtx, kind iam.Kind, ids []string
 	}
 	rel := map[string]relation{
 		"members": relations["members"], "owners": relations["owners"], "memberOf": relations["memberOf"],
-		"manager": {iam.RelManager, store.Targets, false}, "directReports": relations["directReports"],
+		"manager": {iam.RelManager, directory.Targets, false}, "directReports": relations["directReports"],
 	}[exp.Property]
 	if rel.rel == "" {
 		return nil, errs.E(errs.Invalid, "Could not find a property named '%s' on type '%s'.", exp.Property, kind.ODataType()[1:]).WithCode("Request_BadRequest")

@@ -23,7 +23,7 @@ type item struct {
 }
 
 func itemOf(kind iam.Kind, v any) (item, error) {
-	b, err := json.Marshal(v)
+	b, err := web.Marshal(v)
 	if err != nil {
 		return item{}, errs.Wrap(errs.Internal, err, "encode response")
 	}
@@ -86,7 +86,7 @@ func (v *view) project(it item) (map[string]json.RawMessage, error) {
 				if err != nil {
 					return nil, err
 				}
-				b, _ := json.Marshal(m)
+				b, _ := web.Marshal(m)
 				out["manager"] = b
 			} else {
 				out["manager"] = json.RawMessage("null")
@@ -100,7 +100,7 @@ func (v *view) project(it item) (map[string]json.RawMessage, error) {
 				}
 				arr = append(arr, m)
 			}
-			b, _ := json.Marshal(arr)
+			b, _ := web.Marshal(arr)
 			out[v.expand.Property] = b
 		}
 	}
@@ -151,7 +151,7 @@ func (s *Server) writeList(w http.ResponseWriter, r *http.Request, rc *reqCtx, s
 		writeJSONString(&buf, s.nextLink(r, *next))
 	}
 	buf.WriteString(`,"value":`)
-	b, err := json.Marshal(values)
+	b, err := web.Marshal(values)
 	if err != nil {
 		return errs.Wrap(errs.Internal, err, "encode list")
 	}
@@ -164,7 +164,7 @@ func (s *Server) writeList(w http.ResponseWriter, r *http.Request, rc *reqCtx, s
 }
 
 func writeJSONString(buf *bytes.Buffer, s string) {
-	b, _ := json.Marshal(s)
+	b, _ := web.Marshal(s)
 	buf.Write(b)
 }
 

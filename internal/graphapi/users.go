@@ -7,7 +7,6 @@ import (
 	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/iam"
 	"github.com/ostiary/ostiary/internal/query"
-	"github.com/ostiary/ostiary/internal/store"
 )
 
 func (s *Server) userRoutes() {
@@ -65,7 +64,7 @@ func (s *Server) userRoutes() {
 		if err != nil {
 			return err
 		}
-		page, err := s.dir.ListLinked(r.Context(), rc.caller, iam.KindUser, id, iam.RelManager, store.Targets, nil, query.List{Top: 1})
+		page, err := s.dir.ListLinked(r.Context(), rc.caller, iam.KindUser, id, iam.RelManager, directory.Targets, nil, query.List{Top: 1})
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -42,9 +43,22 @@ func WithRequestID(r *http.Request, id string) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 }
 
+// Marshal encodes v as JSON without HTML escaping: Graph and the STS send
+// URLs with a raw "&", and clients that read links with simple tools should
+// see them as the server wrote them.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 // WriteJSON writes v as JSON with the status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := Marshal(v)
 	if err != nil {
 		http.Error(w, `{"error":{"code":"generalException","message":"encoding failed"}}`, http.StatusInternalServerError)
 		return
