@@ -43,6 +43,7 @@ var allowed = map[string][]string{
 	"store/sqlite":          {"store", "store/sqlstore", "errs", "iam", "query"},
 	"store/postgres":        {"store", "store/sqlstore", "errs", "iam", "query"},
 	"store/postgres/pgtest": {},
+	"store/backendtest":     {"store", "store/sqlite", "store/postgres", "store/postgres/pgtest", "store/sqlstore"},
 	"store/storetest":       {"store", "errs", "iam", "query"},
 
 	// Leaves and the pure core: no I/O-bearing project imports.

@@ -105,60 +105,31 @@ type clientSecrets struct {
 // 7000222 if it matched an expired credential), then a disabled service
 // principal (7000112), which is only revealed to a caller holding a secret.
 func (s *Service) AuthenticateClientSecret(ctx context.Context, tenantID, clientID, secret string, now time.Time) (*Client, error) {
+	appID, isGUID := iam.NormalizeGUID(clientID)
 	var (
-		c       = &Client{TenantID: tenantID}
+		c       *Client
 		secrets clientSecrets
 		tenant  iam.Tenant
 	)
-	appID, isGUID := iam.NormalizeGUID(clientID)
-	found := false
 	err := s.st.Read(ctx, func(r store.Reader) error {
 		var err error
-		if tenant, err = r.Tenant(tenantID); err != nil {
-			if errs.Is(err, errs.NotFound) {
+		if isGUID {
+			if c, secrets, err = loadClient(r, tenantID, appID); err != nil {
+				return err
+			}
+		}
+		if c == nil {
+			// Only an unknown client's message needs the tenant's name.
+			if tenant, err = r.Tenant(tenantID); errs.Is(err, errs.NotFound) {
 				return tenantNotFound(tenantID)
 			}
-			return err
 		}
-		if !isGUID {
-			return nil
-		}
-		spObj, err := r.GetByKey(tenantID, iam.KindServicePrincipal, appID)
-		if errs.Is(err, errs.NotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(spObj.Data, &c.ServicePrincipal); err != nil {
-			return errs.Wrap(errs.Internal, err, "authn: unreadable service principal %s", spObj.ID)
-		}
-		c.ServicePrincipal.ID = spObj.ID
-		home := tenantID
-		if o := c.ServicePrincipal.AppOwnerOrganizationID; o != nil && iam.IsGUID(*o) {
-			home = strings.ToLower(*o)
-		}
-		appObj, err := r.GetByKey(home, iam.KindApplication, appID)
-		if errs.Is(err, errs.NotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(appObj.Data, &c.Application); err != nil {
-			return errs.Wrap(errs.Internal, err, "authn: unreadable application %s", appObj.ID)
-		}
-		c.Application.ID = appObj.ID
-		if len(appObj.Secret) > 0 {
-			if err := json.Unmarshal(appObj.Secret, &secrets); err != nil {
-				return errs.Wrap(errs.Internal, err, "authn: unreadable credentials of application %s", appObj.ID)
-			}
-		}
-		found = true
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if !found {
+	if c == nil {
 		return nil, aadsts(errs.Unauthenticated, 700016, "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantName(tenant))
 	}
 
@@ -175,6 +146,43 @@ func (s *Service) AuthenticateClientSecret(ctx context.Context, tenantID, client
 		return nil, aadsts(errs.Denied, 7000112, "Application '%s'(%s) is disabled.", appID, deref(c.ServicePrincipal.DisplayName))
 	}
 	return c, nil
+}
+
+// loadClient reads the client's service principal in tenantID and its
+// application in the owner's tenant; a nil client if either is missing.
+func loadClient(r store.Reader, tenantID, appID string) (*Client, clientSecrets, error) {
+	var secrets clientSecrets
+	c := &Client{TenantID: tenantID}
+	spObj, err := r.GetByKey(tenantID, iam.KindServicePrincipal, appID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, secrets, nil
+	} else if err != nil {
+		return nil, secrets, err
+	}
+	if err := json.Unmarshal(spObj.Data, &c.ServicePrincipal); err != nil {
+		return nil, secrets, errs.Wrap(errs.Internal, err, "authn: unreadable service principal %s", spObj.ID)
+	}
+	c.ServicePrincipal.ID = spObj.ID
+	home := tenantID
+	if o := c.ServicePrincipal.AppOwnerOrganizationID; o != nil && iam.IsGUID(*o) {
+		home = strings.ToLower(*o)
+	}
+	appObj, err := r.GetByKey(home, iam.KindApplication, appID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, secrets, nil
+	} else if err != nil {
+		return nil, secrets, err
+	}
+	if err := json.Unmarshal(appObj.Data, &c.Application); err != nil {
+		return nil, secrets, errs.Wrap(errs.Internal, err, "authn: unreadable application %s", appObj.ID)
+	}
+	c.Application.ID = appObj.ID
+	if len(appObj.Secret) > 0 {
+		if err := json.Unmarshal(appObj.Secret, &secrets); err != nil {
+			return nil, secrets, errs.Wrap(errs.Internal, err, "authn: unreadable credentials of application %s", appObj.ID)
+		}
+	}
+	return c, secrets, nil
 }
 
 // matchSecret compares secret with every stored hash. It returns the keyId

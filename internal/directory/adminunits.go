@@ -250,7 +250,10 @@ func (s *Service) ListAUMembers(ctx context.Context, c *iam.Caller, auID string,
 			return err
 		}
 		p, err := r.ListLinked(c.TenantID, iam.RelMember, store.Targets, o.ID, []iam.Kind{iam.KindUser, iam.KindGroup}, q)
-		out = objectsPage(p)
+		if err != nil {
+			return err
+		}
+		out, err = objectsPage(p)
 		return err
 	})
 	return out, err

@@ -57,38 +57,31 @@ func checkApplication(app *iam.Application, old *iam.Application) error {
 		return err
 	}
 	app.KeyCredentials = keys
-	for _, l := range []*[]string{&app.IdentifierURIs, &app.Tags, &app.API.KnownClientApplications} {
-		if *l == nil {
-			*l = []string{}
-		}
-	}
-	if app.AppRoles == nil {
-		app.AppRoles = []iam.AppRole{}
-	}
-	if app.API.OAuth2PermissionScopes == nil {
-		app.API.OAuth2PermissionScopes = []iam.PermissionScope{}
-	}
-	if app.API.PreAuthorizedApplications == nil {
-		app.API.PreAuthorizedApplications = []iam.PreAuthorizedApplication{}
-	}
-	if app.RequiredResourceAccess == nil {
-		app.RequiredResourceAccess = []iam.RequiredResourceAccess{}
-	}
+	emptyIfNil(&app.IdentifierURIs)
+	emptyIfNil(&app.Tags)
+	emptyIfNil(&app.API.KnownClientApplications)
+	emptyIfNil(&app.AppRoles)
+	emptyIfNil(&app.API.OAuth2PermissionScopes)
+	emptyIfNil(&app.API.PreAuthorizedApplications)
+	emptyIfNil(&app.RequiredResourceAccess)
 	if app.Web == nil {
 		app.Web = &iam.WebApplication{ImplicitGrantSettings: &iam.ImplicitGrantSettings{}}
 	}
-	if app.Web.RedirectURIs == nil {
-		app.Web.RedirectURIs = []string{}
-	}
+	emptyIfNil(&app.Web.RedirectURIs)
 	for _, r := range []**iam.RedirectURIs{&app.Spa, &app.PublicClient} {
 		if *r == nil {
 			*r = &iam.RedirectURIs{}
 		}
-		if (*r).RedirectURIs == nil {
-			(*r).RedirectURIs = []string{}
-		}
+		emptyIfNil(&(*r).RedirectURIs)
 	}
 	return nil
+}
+
+// emptyIfNil makes a nil list empty: Graph shows [] rather than null.
+func emptyIfNil[T any](list *[]T) {
+	if *list == nil {
+		*list = []T{}
+	}
 }
 
 func checkIdentifierURIs(uris []string) error {
@@ -277,6 +270,15 @@ var principalTypes = map[iam.Kind]string{
 	iam.KindServicePrincipal: "ServicePrincipal",
 }
 
+// assignmentReaders is the action that reads the assignments of an object:
+// reading the object's own kind, as Graph's /users/{id}/appRoleAssignments
+// needs User.Read.All.
+var assignmentReaders = map[iam.Kind]string{
+	iam.KindUser:             authz.UsersRead,
+	iam.KindGroup:            authz.GroupsRead,
+	iam.KindServicePrincipal: authz.SPsRead,
+}
+
 // AssignAppRole grants the app role appRoleID of the resource service
 // principal to a user, group or service principal. This is how an
 // application receives Graph application permissions: the token service
@@ -440,10 +442,11 @@ func (s *Service) listAssignments(ctx context.Context, c *iam.Caller, id string,
 		if err != nil {
 			return err
 		}
-		if _, ok := principalTypes[o.Kind]; !ok {
+		action, ok := assignmentReaders[o.Kind]
+		if !ok {
 			return notFound(id)
 		}
-		if err := s.authorize(ctx, c, readAction(o.Kind, iam.RelAppRoleAssignment), o.Kind, o.ID); err != nil {
+		if err := s.authorize(ctx, c, action, o.Kind, o.ID); err != nil {
 			return err
 		}
 		var links []store.Link
@@ -507,23 +510,24 @@ func pageAssignments(all []iam.AppRoleAssignment, q query.List) Page[iam.AppRole
 	return out
 }
 
-// matchAssignment evaluates the filters Graph supports on app role
-// assignments (comparisons of their ids and names, combined freely).
+// assignmentFields are the properties a filter on app role assignments
+// may compare.
+var assignmentFields = map[string]func(iam.AppRoleAssignment) string{
+	"appRoleId":            func(a iam.AppRoleAssignment) string { return a.AppRoleID },
+	"principalId":          func(a iam.AppRoleAssignment) string { return a.PrincipalID },
+	"resourceId":           func(a iam.AppRoleAssignment) string { return a.ResourceID },
+	"principalType":        func(a iam.AppRoleAssignment) string { return a.PrincipalType },
+	"principalDisplayName": func(a iam.AppRoleAssignment) string { return deref(a.PrincipalDisplayName) },
+	"resourceDisplayName":  func(a iam.AppRoleAssignment) string { return deref(a.ResourceDisplayName) },
+}
+
+// matchAssignment evaluates a filter on an assignment: eq, ne and in on
+// assignmentFields, combined with and, or and not. It evaluates every term,
+// so a check against a zero assignment finds any unsupported clause.
 func matchAssignment(e query.Expr, a iam.AppRoleAssignment) (bool, error) {
 	field := func(f query.Field) (string, error) {
-		switch f.Path {
-		case "appRoleId":
-			return a.AppRoleID, nil
-		case "principalId":
-			return a.PrincipalID, nil
-		case "resourceId":
-			return a.ResourceID, nil
-		case "principalType":
-			return a.PrincipalType, nil
-		case "principalDisplayName":
-			return deref(a.PrincipalDisplayName), nil
-		case "resourceDisplayName":
-			return deref(a.ResourceDisplayName), nil
+		if get, ok := assignmentFields[f.Path]; ok {
+			return get(a), nil
 		}
 		return "", unsupported("Unsupported or invalid query filter clause specified for property '%s' of resource 'AppRoleAssignment'.", f.Path)
 	}
@@ -532,47 +536,39 @@ func matchAssignment(e query.Expr, a iam.AppRoleAssignment) (bool, error) {
 		return true, nil
 	case query.Cmp:
 		v, err := field(x.Field)
-		if err != nil || (x.Op != query.Eq && x.Op != query.Ne) {
-			return false, firstErr(err, unsupported("Unsupported operator '%s' for appRoleAssignments.", x.Op))
+		if err == nil && x.Op != query.Eq && x.Op != query.Ne {
+			err = unsupported("Unsupported operator '%s' for appRoleAssignments.", x.Op)
 		}
-		return strings.EqualFold(v, x.Value.Str) == (x.Op == query.Eq), nil
+		return err == nil && strings.EqualFold(v, x.Value.Str) == (x.Op == query.Eq), err
 	case query.In:
 		v, err := field(x.Field)
-		return slices.ContainsFunc(x.Values, func(w query.Value) bool { return strings.EqualFold(v, w.Str) }), err
-	case query.And, query.Or:
-		terms, isAnd := []query.Expr(nil), false
-		if and, ok := x.(query.And); ok {
-			terms, isAnd = and, true
-		} else {
-			terms = x.(query.Or)
-		}
-		result := isAnd
-		for _, t := range terms {
-			ok, err := matchAssignment(t, a)
-			if err != nil {
-				return false, err
-			}
-			if isAnd {
-				result = result && ok
-			} else {
-				result = result || ok
-			}
-		}
-		return result, nil
+		return err == nil && slices.ContainsFunc(x.Values, func(w query.Value) bool { return strings.EqualFold(v, w.Str) }), err
+	case query.And:
+		return matchTerms(x, a, true)
+	case query.Or:
+		return matchTerms(x, a, false)
 	case query.Not:
 		ok, err := matchAssignment(x.X, a)
-		return !ok, err
+		return err == nil && !ok, err
 	}
 	return false, unsupported("Unsupported query filter for appRoleAssignments.")
 }
 
-func unsupported(format string, args ...any) error {
-	return errs.E(errs.Unsupported, format, args...).WithCode("Request_UnsupportedQuery")
+// matchTerms is a conjunction (all) or a disjunction of terms.
+func matchTerms(terms []query.Expr, a iam.AppRoleAssignment, all bool) (bool, error) {
+	result := all
+	for _, t := range terms {
+		ok, err := matchAssignment(t, a)
+		if err != nil {
+			return false, err
+		}
+		if ok != all {
+			result = !all
+		}
+	}
+	return result, nil
 }
 
-func firstErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
+func unsupported(format string, args ...any) error {
+	return errs.E(errs.Unsupported, format, args...).WithCode("Request_UnsupportedQuery")
 }

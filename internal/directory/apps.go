@@ -18,7 +18,7 @@ import (
 
 const appType = "microsoft.graph.application"
 
-// secretLifetime is Entra's default lifetime of a client secret.
+// secretLifetimeYears is Entra's default lifetime of a client secret.
 const secretLifetimeYears = 2
 
 // appReadOnly are the application properties a PATCH may not change.
@@ -63,7 +63,7 @@ func (s *Service) CreateApplication(ctx context.Context, c *iam.Caller, body Pat
 	owner := ""
 	if s.managesOnlyOwned(ctx, c, authz.AppsUpdate) {
 		if owner = callerObjectID(c); owner == "" {
-			return iam.Application{}, authz.Denied("caller has no object to own the application")
+			return iam.Application{}, s.deny(c, authz.AppsCreate, "", "caller has no object to own the application")
 		}
 	}
 	err = s.store.Write(ctx, func(w store.Writer) error {
@@ -72,7 +72,7 @@ func (s *Service) CreateApplication(ctx context.Context, c *iam.Caller, body Pat
 			return err
 		}
 		app.PublisherDomain = str(dom)
-		if err := identifierURIsFree(w, c.TenantID, app.ID, app.IdentifierURIs); err != nil {
+		if err := identifierURIsFree(w, c.TenantID, app); err != nil {
 			return err
 		}
 		data, err := encode(app)
@@ -203,7 +203,7 @@ func (s *Service) UpdateApplication(ctx context.Context, c *iam.Caller, key stri
 			return err
 		}
 		if !jsonEqualValues(old.IdentifierURIs, app.IdentifierURIs) {
-			if err := identifierURIsFree(w, c.TenantID, app.ID, app.IdentifierURIs); err != nil {
+			if err := identifierURIsFree(w, c.TenantID, app); err != nil {
 				return err
 			}
 		}
@@ -218,7 +218,7 @@ func (s *Service) UpdateApplication(ctx context.Context, c *iam.Caller, key stri
 			Targets: []iam.TargetResource{audit.Target(iam.KindApplication, app.ID, app.DisplayName, "", changes(publicApp(old), publicApp(app), members)...)}}); err != nil {
 			return err
 		}
-		return s.mirrorToSP(w, c, app, now)
+		return s.mirrorToSP(w, c, old, app, now)
 	})
 }
 
@@ -256,7 +256,7 @@ func (s *Service) DeleteApplication(ctx context.Context, c *iam.Caller, key stri
 // exists: the store keeps no record linking the two deletions, and
 // DeleteApplication deletes the live service principal in the same
 // transaction as the application, so it is the latest one.
-func (s *Service) restoreAppSP(w store.Writer, c *iam.Caller, app store.Object) error {
+func (s *Service) restoreAppSP(w store.Writer, c *iam.Caller, app store.Object, appDeletedAt time.Time) error {
 	if _, err := w.GetByKey(c.TenantID, iam.KindServicePrincipal, app.Key); err == nil {
 		return nil
 	} else if !errs.Is(err, errs.NotFound) {
@@ -271,6 +271,11 @@ func (s *Service) restoreAppSP(w store.Writer, c *iam.Caller, app store.Object) 
 			return err
 		}
 		for i := range p.Items {
+			// Only the service principal deleted with the application (in the
+			// same call, so within a second of it) comes back with it.
+			if d := p.Items[i].DeletedAt.Sub(appDeletedAt); d < -time.Second || d > time.Second {
+				continue
+			}
 			if latest == nil || p.Items[i].DeletedAt.After(latest.DeletedAt) {
 				latest = &p.Items[i]
 			}
@@ -300,6 +305,9 @@ func (s *Service) AddPassword(ctx context.Context, c *iam.Caller, key string, bo
 	}
 	if len(body) > 0 && json.Unmarshal(body, &req) != nil {
 		return iam.PasswordCredential{}, badRequest("Invalid value specified for property 'passwordCredential'.")
+	}
+	if err := s.preauthorize(ctx, c, authz.AppsCredentials, iam.KindApplication, key); err != nil {
+		return iam.PasswordCredential{}, err
 	}
 	now := s.clock()
 	start, end := now, time.Time{}
@@ -344,6 +352,9 @@ func (s *Service) RemovePassword(ctx context.Context, c *iam.Caller, key, keyID 
 	if !ok {
 		return badRequest("Invalid value specified for property 'keyId'.")
 	}
+	if err := s.preauthorize(ctx, c, authz.AppsCredentials, iam.KindApplication, key); err != nil {
+		return err
+	}
 	return s.changeSecrets(ctx, c, key, s.clock(), func(app *iam.Application, sec *appSecrets) error {
 		for i, pc := range app.PasswordCredentials {
 			if strings.EqualFold(pc.KeyID, id) {
@@ -358,11 +369,9 @@ func (s *Service) RemovePassword(ctx context.Context, c *iam.Caller, key, keyID 
 
 // changeSecrets applies change to an application's password credentials
 // and their hashes together, in one transaction with its audit record.
+// The caller has preauthorized the action.
 func (s *Service) changeSecrets(ctx context.Context, c *iam.Caller, key string, now time.Time,
 	change func(*iam.Application, *appSecrets) error) error {
-	if err := s.preauthorize(ctx, c, authz.AppsCredentials, iam.KindApplication, key); err != nil {
-		return err
-	}
 	return s.store.Write(ctx, func(w store.Writer) error {
 		o, err := appObject(w, c.TenantID, key)
 		if err != nil {
@@ -432,26 +441,38 @@ func appObject(r store.Reader, tenantID, key string) (store.Object, error) {
 	return keyedObject(r, tenantID, iam.KindApplication, key)
 }
 
-// identifierURIsFree checks that no other live application of the tenant
-// uses one of uris: a resource is found by its identifier URI when a token
-// is requested, so two owners of one URI would make the audience ambiguous.
-func identifierURIsFree(r store.Reader, tenantID, selfID string, uris []string) error {
-	if len(uris) == 0 {
+// identifierURIsFree checks that app's identifier URIs are its tenant's to
+// use: an http(s) URI must be on a verified domain of the tenant (Entra's
+// rule), and no other live application or service principal may already
+// answer to the URI. Token issuance finds a resource by these names, so a
+// URI held twice, or one naming someone else's API such as
+// https://graph.microsoft.com, would make a token's audience ambiguous.
+func identifierURIsFree(r store.Reader, tenantID string, app iam.Application) error {
+	if len(app.IdentifierURIs) == 0 {
 		return nil
 	}
-	vals := make([]query.Value, len(uris))
-	for i, u := range uris {
-		vals[i] = query.Value{Type: query.String, Str: u}
-	}
-	q := query.List{Top: 2, Filter: query.Any{Field: query.Field{Path: "identifierUris", Type: query.String, Collection: true},
-		Pred: query.In{Field: query.Field{Type: query.String}, Values: vals}}}
-	p, err := r.List(tenantID, iam.KindApplication, store.Live, q)
+	domains, err := tenantDomains(r, tenantID)
 	if err != nil {
 		return err
 	}
-	for _, o := range p.Items {
-		if o.ID != selfID {
-			return badRequest("Another object with the same value for property identifierUris already exists.")
+	vals := make([]query.Value, len(app.IdentifierURIs))
+	for i, u := range app.IdentifierURIs {
+		vals[i] = query.Value{Type: query.String, Str: u}
+		if err := onVerifiedDomain(u, domains); err != nil {
+			return err
+		}
+	}
+	dup := badRequest("Another object with the same value for property identifierUris already exists.")
+	for kind, prop := range map[iam.Kind]string{iam.KindApplication: "identifierUris", iam.KindServicePrincipal: "servicePrincipalNames"} {
+		p, err := r.List(tenantID, kind, store.Live, query.List{Top: 2, Filter: query.Any{Field: query.Field{Path: prop, Type: query.String, Collection: true},
+			Pred: query.In{Field: query.Field{Type: query.String}, Values: vals}}})
+		if err != nil {
+			return err
+		}
+		for _, o := range p.Items {
+			if o.ID != app.ID && !strings.EqualFold(o.Key, app.AppID) {
+				return dup
+			}
 		}
 	}
 	return nil

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +28,7 @@ import (
 	"github.com/ostiary/ostiary/internal/passwords"
 	"github.com/ostiary/ostiary/internal/query"
 	"github.com/ostiary/ostiary/internal/store"
-	"github.com/ostiary/ostiary/internal/store/sqlite"
+	"github.com/ostiary/ostiary/internal/store/backendtest"
 )
 
 // appsEnv is a directory service on a real SQLite file and a loopback DNS
@@ -51,14 +50,7 @@ type appsEnv struct {
 func newAppsEnv(t *testing.T) *appsEnv {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "ostiary.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := backendtest.Open(t)
 	e := &appsEnv{t: t, ctx: ctx, st: db, dns: dnstest.Start(t), now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	hasher := passwords.NewHasher(passwords.Params{Memory: 64, Time: 1, Threads: 1}, 2, 16)
 	e.svc = directory.New(db, authz.GraphPermissions{}, hasher, e.dns.Resolver(), directory.Config{}, e.clock, slog.New(slog.DiscardHandler))
@@ -256,8 +248,32 @@ func TestApplicationIdentifierURIsUnique(t *testing.T) {
 	_, err := e.svc.CreateApplication(e.ctx, e.adminA, directory.Patch(`{"displayName":"Other","identifierUris":["API://Payroll"]}`))
 	wantErr(t, err, errs.Invalid, "Request_BadRequest", dup)
 	b := e.createApp(e.adminA, `{"displayName":"Other"}`)
-	err = e.svc.UpdateApplication(e.ctx, e.adminA, b.ID, directory.Patch(`{"identifierUris":["https://x.example","api://payroll"]}`))
+	err = e.svc.UpdateApplication(e.ctx, e.adminA, b.ID, directory.Patch(`{"identifierUris":["https://api.alpha.ostiary.test/b","api://payroll"]}`))
 	wantErr(t, err, errs.Invalid, "Request_BadRequest", dup)
+	// http(s) URIs must be on the tenant's verified domains, so no app can
+	// pose as another tenant's API or as Microsoft Graph.
+	for _, uri := range []string{"https://graph.microsoft.com", "https://beta.ostiary.test/api", "http://alpha.ostiary.test.evil.example/x"} {
+		err = e.svc.UpdateApplication(e.ctx, e.adminA, b.ID, directory.Patch(`{"identifierUris":["`+uri+`"]}`))
+		wantErr(t, err, errs.Invalid, "Request_BadRequest", "verified domain")
+	}
+	// Nor may it take a name a service principal without an application here answers to.
+	graph := iam.ServicePrincipal{ObjectMeta: iam.ObjectMeta{ID: iam.NewID()}, AppID: iam.MicrosoftGraphAppID, ServicePrincipalNames: []string{iam.MicrosoftGraphAppID, "api://graph-like"}}
+	data, _ := json.Marshal(graph)
+	if err := e.st.Write(e.ctx, func(w store.Writer) error {
+		return w.Insert(store.Object{TenantID: e.tenantA, Kind: iam.KindServicePrincipal, ID: graph.ID, Key: graph.AppID, CreatedAt: e.now, Data: data})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	err = e.svc.UpdateApplication(e.ctx, e.adminA, b.ID, directory.Patch(`{"identifierUris":["api://graph-like"]}`))
+	wantErr(t, err, errs.Invalid, "Request_BadRequest", dup)
+	if err := e.svc.UpdateApplication(e.ctx, e.adminA, b.ID, directory.Patch(`{"identifierUris":["https://api.alpha.ostiary.test/b"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	// An application's own service principal answers to its URIs already.
+	e.createSP(e.adminA, b.AppID)
+	if err := e.svc.UpdateApplication(e.ctx, e.adminA, b.ID, directory.Patch(`{"identifierUris":["https://api.alpha.ostiary.test/b","api://b"]}`)); err != nil {
+		t.Fatal(err)
+	}
 	// The owner of the URI can keep it through an update, and another tenant may use it.
 	if err := e.svc.UpdateApplication(e.ctx, e.adminA, a.ID, directory.Patch(`{"identifierUris":["api://payroll","api://payroll2"]}`)); err != nil {
 		t.Fatal(err)

@@ -62,7 +62,10 @@ func (s *Service) ListDeleted(ctx context.Context, c *iam.Caller, kind iam.Kind,
 	var out Page[Object]
 	err := s.store.Read(ctx, func(r store.Reader) error {
 		p, err := r.List(c.TenantID, kind, store.DeletedOnly, q)
-		out = objectsPage(p)
+		if err != nil {
+			return err
+		}
+		out, err = objectsPage(p)
 		return err
 	})
 	return out, err
@@ -73,7 +76,10 @@ func (s *Service) GetDeleted(ctx context.Context, c *iam.Caller, id string) (Obj
 	var out Object
 	err := s.store.Read(ctx, func(r store.Reader) error {
 		o, err := s.deletedObject(ctx, r, c, id, func(k iam.Kind) string { return deletedActions[k].read })
-		out = Object{Kind: o.Kind, Data: o.Data}
+		if err != nil {
+			return err
+		}
+		out, err = publicObject(o)
 		return err
 	})
 	return out, err
@@ -82,6 +88,9 @@ func (s *Service) GetDeleted(ctx context.Context, c *iam.Caller, id string) (Obj
 // deletedObject finds a soft-deleted object and authorizes the action the
 // pick function names for its kind. Unknown and live ids are both NotFound.
 func (s *Service) deletedObject(ctx context.Context, r store.Reader, c *iam.Caller, id string, pick func(iam.Kind) string) (store.Object, error) {
+	if err := s.mayOnSomeKind(ctx, c, iam.DirectoryKinds, pick); err != nil {
+		return store.Object{}, err
+	}
 	o, err := r.Get(c.TenantID, "", id)
 	if errs.Is(err, errs.NotFound) || (err == nil && !o.Deleted()) {
 		return o, notFound(id)
@@ -110,17 +119,18 @@ func (s *Service) Restore(ctx context.Context, c *iam.Caller, id string) (Object
 				}
 			}
 		}
+		deletedAt := o.DeletedAt
 		if o, err = s.restoreObject(w, c, o); err != nil {
 			return err
 		}
 		// Restoring an application restores the service principal deleted with it.
 		if o.Kind == iam.KindApplication {
-			if err := s.restoreAppSP(w, c, o); err != nil {
+			if err := s.restoreAppSP(w, c, o, deletedAt); err != nil {
 				return err
 			}
 		}
-		out = Object{Kind: o.Kind, Data: o.Data}
-		return nil
+		out, err = publicObject(o)
+		return err
 	})
 	return out, err
 }
@@ -152,6 +162,16 @@ func (s *Service) Purge(ctx context.Context, c *iam.Caller, id string) error {
 		o, err := s.deletedObject(ctx, w, c, id, func(k iam.Kind) string { return deletedActions[k].purge })
 		if err != nil {
 			return err
+		}
+		// Purging a role-assignable group is deleting it for good: it needs
+		// what deleting it needs (CONTRACT D.2), or a caller refused the
+		// delete could still destroy the group an admin may restore.
+		if o.Kind == iam.KindGroup {
+			if g, err := decode[iam.Group](o); err == nil && g.IsRoleAssignable() {
+				if err := s.authorize(ctx, c, authz.RAGroupsDelete, o.Kind, o.ID); err != nil {
+					return err
+				}
+			}
 		}
 		return s.purge(w, c, o)
 	})
@@ -225,13 +245,9 @@ func (s *Service) purgeKind(ctx context.Context, tenantID string, kind iam.Kind,
 	}
 }
 
-func objectsPage(p store.Page) Page[Object] {
-	out := Page[Object]{Items: make([]Object, 0, len(p.Items)), Next: p.Next, Count: p.Count}
-	for _, o := range p.Items {
-		out.Items = append(out.Items, Object{Kind: o.Kind, Data: o.Data})
-	}
-	return out
-}
+// objectsPage renders a page of stored objects as reads return them
+// (certificate bodies stripped; see publicObject).
+func objectsPage(p store.Page) (Page[Object], error) { return publicObjects(p) }
 
 func target(o store.Object) iam.TargetResource {
 	name := o.DisplayName

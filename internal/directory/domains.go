@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -182,8 +183,10 @@ func (s *Service) VerifyDomain(ctx context.Context, c *iam.Caller, name string) 
 	// The name is rooted (trailing dot) so the resolver's search list can
 	// never turn it into a name under a domain someone else controls.
 	txts, err := s.resolver.LookupTXT(ctx, d.ID+".")
+	// Only a definite answer fails verification; a lookup that could not
+	// complete (timeout, server failure, cancelled request) proves nothing.
 	var dnsErr *net.DNSError
-	if err != nil && errors.As(err, &dnsErr) && !dnsErr.IsNotFound && (dnsErr.IsTimeout || dnsErr.IsTemporary) {
+	if err != nil && (!errors.As(err, &dnsErr) || !dnsErr.IsNotFound && (dnsErr.IsTimeout || dnsErr.IsTemporary)) {
 		return d, errs.Wrap(errs.Unavailable, err, "The DNS lookup of '%s' failed; try again later.", d.ID)
 	}
 	if !slices.Contains(txts, d.VerificationCode) {
@@ -406,6 +409,22 @@ func parentDomain(domains []store.Object, name string) *iam.Domain {
 		}
 	}
 	return best
+}
+
+// onVerifiedDomain checks that an http(s) URI's host is a verified domain
+// of the tenant or a subdomain of one.
+func onVerifiedDomain(uri string, domains []store.Object) error {
+	u, err := url.Parse(uri)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, o := range domains {
+		if d, err := decode[iam.Domain](o); err == nil && d.IsVerified && (host == d.ID || strings.HasSuffix(host, "."+d.ID)) {
+			return nil
+		}
+	}
+	return badRequest("Values of identifierUris property must use a verified domain of the organization or its subdomain: '%s'", uri)
 }
 
 // verifiedElsewhere reports whether another tenant has verified name.

@@ -176,7 +176,10 @@ func (s *Service) ListLinked(ctx context.Context, c *iam.Caller, kind iam.Kind, 
 			return err
 		}
 		p, err := r.ListLinked(c.TenantID, rel, dir, strings.ToLower(id), kinds, q)
-		out = objectsPage(p)
+		if err != nil {
+			return err
+		}
+		out, err = objectsPage(p)
 		return err
 	})
 	return out, err
@@ -215,8 +218,8 @@ func (s *Service) Transitive(ctx context.Context, c *iam.Caller, kind iam.Kind, 
 		if err != nil {
 			return err
 		}
-		out = pageInMemory(objs, kinds, q)
-		return nil
+		out, err = pageInMemory(objs, kinds, q)
+		return err
 	})
 	return out, err
 }
@@ -257,7 +260,7 @@ func (s *Service) transitiveObjects(r store.Reader, tenantID string, kind iam.Ki
 // pageInMemory applies a type cast, id-ordered keyset paging and a count to
 // an in-memory result (transitive sets are computed, not stored). Filters
 // beyond the cast are refused by the Graph layer for these lists.
-func pageInMemory(objs []store.Object, kinds []iam.Kind, q query.List) Page[Object] {
+func pageInMemory(objs []store.Object, kinds []iam.Kind, q query.List) (Page[Object], error) {
 	sort.Slice(objs, func(i, j int) bool { return objs[i].ID < objs[j].ID })
 	var matched []store.Object
 	for _, o := range objs {
@@ -280,9 +283,13 @@ func pageInMemory(objs []store.Object, kinds []iam.Kind, q query.List) Page[Obje
 		end = len(matched)
 	}
 	for _, o := range matched[start:end] {
-		out.Items = append(out.Items, Object{Kind: o.Kind, Data: o.Data})
+		v, err := publicObject(o)
+		if err != nil {
+			return out, err
+		}
+		out.Items = append(out.Items, v)
 	}
-	return out
+	return out, nil
 }
 
 func kindIn(k iam.Kind, kinds []iam.Kind) bool {
@@ -359,6 +366,9 @@ func (s *Service) memberGroups(ctx context.Context, c *iam.Caller, kind iam.Kind
 
 // GetObject returns any live directory object by id (directoryObjects/{id}).
 func (s *Service) GetObject(ctx context.Context, c *iam.Caller, id string) (Object, error) {
+	if err := s.mayOnSomeKind(ctx, c, iam.DirectoryKinds, func(k iam.Kind) string { return readAction(k, "") }); err != nil {
+		return Object{}, err
+	}
 	var out Object
 	err := s.store.Read(ctx, func(r store.Reader) error {
 		o, err := get(r, c.TenantID, "", id)
@@ -372,6 +382,19 @@ func (s *Service) GetObject(ctx context.Context, c *iam.Caller, id string) (Obje
 		return nil
 	})
 	return out, err
+}
+
+// mayOnSomeKind refuses, before any lookup, a caller who could not perform
+// the action pick names on any of kinds (even on objects it owns): an
+// endpoint that finds the object first and authorizes by its kind would
+// otherwise answer 404 or 403 by whether the id exists.
+func (s *Service) mayOnSomeKind(ctx context.Context, c *iam.Caller, kinds []iam.Kind, pick func(iam.Kind) string) error {
+	for _, k := range kinds {
+		if s.authz.Authorize(ctx, c, authz.Request{Action: pick(k), TargetKind: k, Owned: true}) == nil {
+			return nil
+		}
+	}
+	return s.deny(c, pick(kinds[0]), "", "no permission for this action on any object kind")
 }
 
 // GetByIDs returns the live objects among ids (at most 1000), optionally of
@@ -403,10 +426,17 @@ func (s *Service) GetByIDs(ctx context.Context, c *iam.Caller, ids []string, kin
 	out := []Object{}
 	err := s.store.Read(ctx, func(r store.Reader) error {
 		objs, err := r.GetMany(c.TenantID, norm, allowed)
-		for _, o := range objs {
-			out = append(out, Object{Kind: o.Kind, Data: o.Data})
+		if err != nil {
+			return err
 		}
-		return err
+		for _, o := range objs {
+			v, err := publicObject(o)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return nil
 	})
 	return out, err
 }
@@ -475,10 +505,15 @@ func (s *Service) RemoveManager(ctx context.Context, c *iam.Caller, userKey stri
 	})
 }
 
-// ResolveUserID maps a user key (id or UPN) to the object id.
+// ResolveUserID maps a user key (id or UPN) to the object id. Resolving a
+// UPN reads the user, so it needs the right to read users: otherwise any
+// caller could tell which UPNs exist from 404 versus 403.
 func (s *Service) ResolveUserID(ctx context.Context, c *iam.Caller, key string) (string, error) {
 	if iam.IsGUID(key) {
 		return strings.ToLower(key), nil
+	}
+	if err := s.authorize(ctx, c, authz.UsersRead, iam.KindUser, key); err != nil {
+		return "", err
 	}
 	var id string
 	err := s.store.Read(ctx, func(r store.Reader) error {

@@ -90,10 +90,22 @@ func applyPatch(doc any, p Patch, typeName string, readOnly ...string) (binds ma
 		}
 		filtered[k] = v
 	}
-	merged, _ := json.Marshal(filtered)
-	if err := json.Unmarshal(merged, doc); err != nil {
+	// Merge at the level of top-level members, then decode into a zeroed
+	// value: decoding over the existing value would merge into existing
+	// array elements and pointed-to structs, but Graph replaces a property's
+	// value whole.
+	for k, v := range filtered {
+		current[k] = v
+	}
+	if current == nil {
+		current = filtered
+	}
+	merged, _ := json.Marshal(current)
+	fresh := reflect.New(reflect.TypeOf(doc).Elem())
+	if err := json.Unmarshal(merged, fresh.Interface()); err != nil {
 		return nil, badRequest("Invalid value specified for property: %s", describeJSONError(err))
 	}
+	reflect.ValueOf(doc).Elem().Set(fresh.Elem())
 	return binds, nil
 }
 

@@ -61,7 +61,7 @@ func (s *Service) CreateServicePrincipal(ctx context.Context, c *iam.Caller, bod
 	owner := ""
 	if s.managesOnlyOwned(ctx, c, authz.SPsUpdate) {
 		if owner = callerObjectID(c); owner == "" {
-			return iam.ServicePrincipal{}, authz.Denied("caller has no object to own the service principal")
+			return iam.ServicePrincipal{}, s.deny(c, authz.SPsCreate, "", "caller has no object to own the service principal")
 		}
 	}
 	now := s.clock()
@@ -96,12 +96,8 @@ func (s *Service) CreateServicePrincipal(ctx context.Context, c *iam.Caller, bod
 		if sp.AppRoleAssignmentRequired == nil {
 			sp.AppRoleAssignmentRequired = boolp(false)
 		}
-		if sp.Tags == nil {
-			sp.Tags = []string{}
-		}
-		if sp.ReplyURLs == nil {
-			sp.ReplyURLs = []string{}
-		}
+		emptyIfNil(&sp.Tags)
+		emptyIfNil(&sp.ReplyURLs)
 		data, err := encode(sp)
 		if err != nil {
 			return err
@@ -273,8 +269,9 @@ func keyedObject(r store.Reader, tenantID string, kind iam.Kind, key string) (st
 }
 
 // mirrorToSP copies onto the tenant's service principal of app the
-// properties it takes from its application.
-func (s *Service) mirrorToSP(w store.Writer, c *iam.Caller, app iam.Application, now time.Time) error {
+// properties it takes from its application. The service principal's own
+// displayName may differ; it follows only a rename of the application.
+func (s *Service) mirrorToSP(w store.Writer, c *iam.Caller, oldApp, app iam.Application, now time.Time) error {
 	o, err := w.GetByKey(c.TenantID, iam.KindServicePrincipal, app.AppID)
 	if errs.Is(err, errs.NotFound) {
 		return nil
@@ -290,6 +287,9 @@ func (s *Service) mirrorToSP(w store.Writer, c *iam.Caller, app iam.Application,
 		return err
 	}
 	copyAppToSP(app, &sp)
+	if deref(oldApp.DisplayName) == deref(app.DisplayName) {
+		sp.DisplayName = old.DisplayName
+	}
 	var mods []iam.ModifiedProperty
 	for _, m := range []struct {
 		name     string

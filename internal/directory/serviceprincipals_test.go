@@ -75,7 +75,7 @@ func TestUpdateServicePrincipal(t *testing.T) {
 		`{"servicePrincipalNames":["api://stolen"]}`,
 		`{"appId":"` + iam.NewID() + `"}`,
 		`{"appOwnerOrganizationId":"` + iam.NewID() + `"}`,
-		`{"passwordCredentials":[]}`,
+		`{"passwordCredentials":[{"keyId":"` + iam.NewID() + `"}]}`,
 		`{"displayName":""}`,
 	} {
 		err := e.svc.UpdateServicePrincipal(e.ctx, e.adminA, sp.ID, directory.Patch(body))
@@ -119,11 +119,21 @@ func TestApplicationChangesMirrorToServicePrincipal(t *testing.T) {
 	if e.audits(e.tenantA, "Update service principal") != 1 {
 		t.Error("mirroring not audited")
 	}
+	// The service principal keeps its own name until the application is renamed.
+	if err := e.svc.UpdateServicePrincipal(e.ctx, e.adminA, sp.ID, directory.Patch(`{"displayName":"Inventory (prod)"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.UpdateApplication(e.ctx, e.adminA, app.ID, directory.Patch(`{"identifierUris":["api://inventory","api://inv"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.svc.GetServicePrincipal(e.ctx, e.adminA, sp.ID); *got.DisplayName != "Inventory (prod)" || len(got.ServicePrincipalNames) != 3 {
+		t.Fatalf("after mirroring names only: %q %q", *got.DisplayName, got.ServicePrincipalNames)
+	}
 	// Changes the service principal does not mirror leave it alone.
 	if err := e.svc.UpdateApplication(e.ctx, e.adminA, app.ID, directory.Patch(`{"notes":"n"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if e.audits(e.tenantA, "Update service principal") != 1 {
+	if e.audits(e.tenantA, "Update service principal") != 3 {
 		t.Error("a change that is not mirrored rewrote the service principal")
 	}
 }

@@ -36,6 +36,7 @@ const (
 
 // server is a token service on HTTPS loopback over a real SQLite store.
 type server struct {
+	mux      *http.ServeMux
 	url      string
 	http     *http.Client
 	st       store.Store
@@ -90,7 +91,7 @@ func newServer(t testing.TB) *server {
 	}
 	h.Register(mux)
 
-	s := &server{url: ts.URL, http: ts.Client(), st: db, keys: keys, verifier: verifier}
+	s := &server{mux: mux, url: ts.URL, http: ts.Client(), st: db, keys: keys, verifier: verifier}
 	authntest.Tenant(t, db, tenantID, "Contoso", domain)
 	s.graphSP = authntest.Graph(t, db, tenantID)
 	past, future := time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)

@@ -21,6 +21,7 @@ type Server struct {
 	conn net.PacketConn
 	mu   sync.Mutex
 	txt  map[string][]string // by lower-case name without the trailing dot
+	fail map[string]bool     // names answered with SERVFAIL
 	done chan struct{}
 }
 
@@ -31,7 +32,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("dnstest: listen: %v", err)
 	}
-	s := &Server{conn: conn, txt: map[string][]string{}, done: make(chan struct{})}
+	s := &Server{conn: conn, txt: map[string][]string{}, fail: map[string]bool{}, done: make(chan struct{})}
 	go s.serve()
 	t.Cleanup(func() { _ = s.Close() })
 	return s
@@ -53,6 +54,15 @@ func (s *Server) Remove(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.txt, canonical(name))
+	delete(s.fail, canonical(name))
+}
+
+// Fail makes queries for name fail with SERVFAIL, as when the domain's own
+// servers are down: a lookup that proves nothing either way.
+func (s *Server) Fail(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail[canonical(name)] = true
 }
 
 // Resolver returns a pure-Go resolver that sends every query to s.
@@ -100,11 +110,15 @@ func (s *Server) answer(query []byte) ([]byte, error) {
 	s.mu.Lock()
 	values, known := s.txt[canonical(q.Name.String())]
 	values = append([]string{}, values...)
+	failing := s.fail[canonical(q.Name.String())]
 	s.mu.Unlock()
 	// Authoritative and recursion-available, so Go's resolver takes an
 	// empty answer as "no records" rather than a lame referral.
 	rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true}
-	if !known {
+	switch {
+	case failing:
+		rh.RCode, values = dnsmessage.RCodeServerFailure, nil
+	case !known:
 		rh.RCode = dnsmessage.RCodeNameError
 	}
 	b := dnsmessage.NewBuilder(make([]byte, 0, 512), rh)

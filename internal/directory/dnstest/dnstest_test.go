@@ -35,6 +35,11 @@ func TestLookups(t *testing.T) {
 			t.Errorf("LookupTXT(%s) error = %v, want not found", name, err)
 		}
 	}
+	s.Fail("down.example.com")
+	_, err = r.LookupTXT(ctx, "down.example.com.")
+	if dnsErr := (*net.DNSError)(nil); !errors.As(err, &dnsErr) || dnsErr.IsNotFound || !dnsErr.IsTemporary {
+		t.Errorf("failing name: %v, want a temporary error", err)
+	}
 	s.Remove("example.com")
 	if _, err := r.LookupTXT(ctx, "example.com."); err == nil {
 		t.Error("removed name still resolves")
