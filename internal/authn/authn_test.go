@@ -3,7 +3,6 @@ package authn_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,7 +13,7 @@ import (
 	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/iam"
 	"github.com/ostiary/ostiary/internal/store"
-	"github.com/ostiary/ostiary/internal/store/sqlite"
+	"github.com/ostiary/ostiary/internal/store/backendtest"
 )
 
 const (
@@ -35,14 +34,7 @@ type world struct {
 
 func setup(t *testing.T) *world {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "ostiary.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db := backendtest.Open(t)
 	w := &world{st: db, svc: authn.New(db)}
 	authntest.Tenant(t, db, tenantID, "Contoso", domain)
 	w.graphSP = authntest.Graph(t, db, tenantID)

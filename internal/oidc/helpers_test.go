@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,7 +22,7 @@ import (
 	"github.com/ostiary/ostiary/internal/oidc"
 	"github.com/ostiary/ostiary/internal/secretbox"
 	"github.com/ostiary/ostiary/internal/store"
-	"github.com/ostiary/ostiary/internal/store/sqlite"
+	"github.com/ostiary/ostiary/internal/store/backendtest"
 	"github.com/ostiary/ostiary/internal/tokens"
 )
 
@@ -51,14 +50,7 @@ type server struct {
 func newServer(t testing.TB) *server {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "ostiary.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := backendtest.Open(t)
 	master := make([]byte, secretbox.KeySize)
 	_, _ = rand.Read(master)
 	box, err := secretbox.New(master)
