@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -22,10 +23,18 @@ import (
 // The benchmarks share one database of benchTenantUsers users, built once
 // per test binary run (building it takes seconds) in a directory removed by
 // TestMain.
-const (
-	benchTenant      = "00000000-0000-0000-0000-0000000be4c1"
-	benchTenantUsers = 100_000
-)
+const benchTenant = "00000000-0000-0000-0000-0000000be4c1"
+
+// benchTenantUsers is 100,000 (the goal is stated for that size);
+// OSTIARY_BENCH_USERS makes CI's one short pass cheap.
+var benchTenantUsers = benchUsers()
+
+func benchUsers() int {
+	if n, err := strconv.Atoi(os.Getenv("OSTIARY_BENCH_USERS")); err == nil && n > 0 {
+		return n
+	}
+	return 100_000
+}
 
 var (
 	benchOnce sync.Once
@@ -156,7 +165,8 @@ func BenchmarkListFilteredPage(b *testing.B) {
 				start := time.Now()
 				err := db.Read(ctx, func(r store.Reader) error {
 					p, err := r.List(benchTenant, iam.KindUser, store.Live, q)
-					if err == nil && (len(p.Items) != 100 || p.Next == nil) {
+					// A small CI data set may hold exactly one page per prefix.
+					if err == nil && (len(p.Items) != 100 || (p.Next == nil && benchTenantUsers >= 20_000)) {
 						err = fmt.Errorf("page of %d items", len(p.Items))
 					}
 					return err

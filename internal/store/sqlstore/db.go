@@ -88,6 +88,10 @@ func (db *DB) Read(ctx context.Context, fn func(store.Reader) error) error {
 // failure or deadlock (PostgreSQL), the whole closure runs again, up to the
 // configured number of attempts, after a randomised exponential pause so
 // that colliding writers spread out instead of colliding again.
+//
+// Do not call Write (or TryLock) from inside a closure: on SQLite the
+// single write connection is taken, and the inner call would wait for it
+// until its context ends.
 func (db *DB) Write(ctx context.Context, fn func(store.Writer) error) error {
 	for attempt := 1; ; attempt++ {
 		err := db.run(ctx, db.write, db.writeTx, func(t *tx) error { return fn(t) })

@@ -25,6 +25,10 @@ import (
 //     (gt, ge, lt, le) never match null.
 //   - not(...) is two-valued: NOT COALESCE(x, FALSE), so a row whose
 //     property is null matches not(p eq 'x') just as it matches p ne 'x'.
+//   - A Time property in a document is compared as text, which orders
+//     correctly because documents hold times in RFC 3339 with seconds in
+//     UTC ("2006-01-02T15:04:05Z"), the form literals are formatted in.
+//     Time columns (createdDateTime, deletedDateTime) compare as integers.
 //   - startsWith on an indexed column is a range scan (col >= p AND
 //     col < p || U+10FFFF) so the index serves it; elsewhere it is LIKE with
 //     the metacharacters of the literal escaped.
@@ -385,7 +389,7 @@ func (c *compiler) like(f query.Field, s string, prefix bool) error {
 		if op.keyCol {
 			c.b.sql("o.key_fold <> '' AND ")
 		}
-		c.b.sql(op.expr, " >= ").arg(p).sql(" AND ", op.expr, " < ").arg(p+maxRune).sql(")")
+		c.b.sql(op.expr, " >= ").arg(p).sql(" AND ", op.expr, " < ").arg(p + maxRune).sql(")")
 		return nil
 	}
 	pat := "%" + escapeLike(s)

@@ -77,8 +77,10 @@ func bytesArg(b []byte) any {
 	return b
 }
 
+// docArg stores an empty document as NULL (neither engine has an empty
+// JSON value), so it reads back as nil.
 func (t *tx) docArg(b []byte) any {
-	if b == nil {
+	if len(b) == 0 {
 		return nil
 	}
 	return t.d.DocArg(b)
@@ -331,6 +333,10 @@ func linkSides(dir store.Direction) (near, far string, err error) {
 // Transitive walks links with a recursive CTE. UNION (not UNION ALL) drops
 // ids already reached, which is what makes cycles terminate; each step
 // only adds live objects, so a soft-deleted group cuts every path through it.
+// "r CROSS JOIN links" makes SQLite drive each step from the ids just
+// reached (CROSS JOIN fixes its join order) and seek their links by index,
+// instead of scanning every link of the relation; PostgreSQL plans it as
+// an ordinary join.
 func (t *tx) Transitive(tenantID string, rel iam.Rel, dir store.Direction, id string) ([]string, error) {
 	near, far, err := linkSides(dir)
 	if err != nil {
@@ -340,8 +346,8 @@ func (t *tx) Transitive(tenantID string, rel iam.Rel, dir store.Direction, id st
 	b := newBuilder(t.d)
 	b.sql("WITH RECURSIVE r(id) AS (SELECT l.", far, " FROM links l WHERE l.tenant_id = ").arg(tenantID).
 		sql(" AND l.rel = ").arg(string(rel)).sql(" AND l.", near, " = ").arg(id).sql(live).
-		sql(" UNION SELECT l.", far, " FROM links l JOIN r ON l.", near, " = r.id WHERE l.tenant_id = ").arg(tenantID).
-		sql(" AND l.rel = ").arg(string(rel)).sql(live).
+		sql(" UNION SELECT l.", far, " FROM r CROSS JOIN links l WHERE l.tenant_id = ").arg(tenantID).
+		sql(" AND l.rel = ").arg(string(rel)).sql(" AND l.", near, " = r.id", live).
 		sql(") SELECT id FROM r WHERE id <> ").arg(id).sql(" ORDER BY id")
 	rows, err := t.query(b, "Expanding links failed.")
 	if err != nil {

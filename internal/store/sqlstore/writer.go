@@ -74,6 +74,16 @@ func validObject(o store.Object) error {
 	if o.Kind == "" || o.ID == "" {
 		return errs.E(errs.Invalid, "An object needs a kind and an id.")
 	}
+	return validDoc(o.Data)
+}
+
+// validDoc refuses a document that is not JSON. Checked here, a bad
+// document is the writer's Invalid; stored, it would make every later JSON
+// filter over its kind fail (SQLite parses documents at query time).
+func validDoc(b []byte) error {
+	if len(b) > 0 && !json.Valid(b) {
+		return errs.E(errs.Invalid, "The document is not valid JSON.")
+	}
 	return nil
 }
 
@@ -196,6 +206,9 @@ func (t *tx) Delete(tenantID string, kind iam.Kind, id string) error {
 func (t *tx) AddLink(l store.Link) error {
 	if l.Rel == "" || l.SourceID == "" || l.TargetID == "" {
 		return errs.E(errs.Invalid, "A link needs a relationship, a source and a target.")
+	}
+	if err := validDoc(l.Data); err != nil {
+		return err
 	}
 	for _, id := range []string{l.SourceID, l.TargetID} {
 		b := newBuilder(t.d)
