@@ -10,7 +10,9 @@ import (
 )
 
 func TestGraphPermissions(t *testing.T) {
-	app := func(roles ...string) *iam.Caller { return &iam.Caller{Type: iam.CallerApp, TenantID: "t", Roles: roles} }
+	app := func(roles ...string) *iam.Caller {
+		return &iam.Caller{Type: iam.CallerApp, TenantID: "t", Roles: roles}
+	}
 	cases := []struct {
 		name   string
 		caller *iam.Caller
