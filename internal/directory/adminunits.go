@@ -82,36 +82,14 @@ func checkAU(au *iam.AdministrativeUnit) error {
 
 // GetAdministrativeUnit returns a live administrative unit.
 func (s *Service) GetAdministrativeUnit(ctx context.Context, c *iam.Caller, id string) (iam.AdministrativeUnit, error) {
-	if err := s.authorize(ctx, c, authz.AUsRead, iam.KindAdministrativeUnit, id); err != nil {
-		return iam.AdministrativeUnit{}, err
-	}
-	var au iam.AdministrativeUnit
-	err := s.store.Read(ctx, func(r store.Reader) error {
-		o, err := get(r, c.TenantID, iam.KindAdministrativeUnit, id)
-		if err != nil {
-			return err
-		}
-		au, err = decode[iam.AdministrativeUnit](o)
-		return err
+	return readOne[iam.AdministrativeUnit](s, ctx, c, authz.AUsRead, iam.KindAdministrativeUnit, id, func(r store.Reader) (store.Object, error) {
+		return get(r, c.TenantID, iam.KindAdministrativeUnit, id)
 	})
-	return au, err
 }
 
 // ListAdministrativeUnits lists live administrative units.
 func (s *Service) ListAdministrativeUnits(ctx context.Context, c *iam.Caller, q query.List) (Page[iam.AdministrativeUnit], error) {
-	if err := s.authorize(ctx, c, authz.AUsRead, iam.KindAdministrativeUnit, ""); err != nil {
-		return Page[iam.AdministrativeUnit]{}, err
-	}
-	var out Page[iam.AdministrativeUnit]
-	err := s.store.Read(ctx, func(r store.Reader) error {
-		p, err := r.List(c.TenantID, iam.KindAdministrativeUnit, store.Live, q)
-		if err != nil {
-			return err
-		}
-		out, err = decodePage[iam.AdministrativeUnit](p)
-		return err
-	})
-	return out, err
+	return readPage[iam.AdministrativeUnit](s, ctx, c, authz.AUsRead, iam.KindAdministrativeUnit, q)
 }
 
 // UpdateAdministrativeUnit applies a Graph PATCH.

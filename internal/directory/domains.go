@@ -111,36 +111,14 @@ func (s *Service) AddDomain(ctx context.Context, c *iam.Caller, body Patch) (iam
 
 // GetDomain returns a domain of the tenant by name.
 func (s *Service) GetDomain(ctx context.Context, c *iam.Caller, name string) (iam.Domain, error) {
-	if err := s.authorize(ctx, c, authz.DomainsRead, iam.KindDomain, name); err != nil {
-		return iam.Domain{}, err
-	}
-	var d iam.Domain
-	err := s.store.Read(ctx, func(r store.Reader) error {
-		o, err := domainObject(r, c.TenantID, name)
-		if err != nil {
-			return err
-		}
-		d, err = decode[iam.Domain](o)
-		return err
+	return readOne[iam.Domain](s, ctx, c, authz.DomainsRead, iam.KindDomain, name, func(r store.Reader) (store.Object, error) {
+		return domainObject(r, c.TenantID, name)
 	})
-	return d, err
 }
 
 // ListDomains lists the tenant's domains.
 func (s *Service) ListDomains(ctx context.Context, c *iam.Caller, q query.List) (Page[iam.Domain], error) {
-	if err := s.authorize(ctx, c, authz.DomainsRead, iam.KindDomain, ""); err != nil {
-		return Page[iam.Domain]{}, err
-	}
-	var out Page[iam.Domain]
-	err := s.store.Read(ctx, func(r store.Reader) error {
-		p, err := r.List(c.TenantID, iam.KindDomain, store.Live, q)
-		if err != nil {
-			return err
-		}
-		out, err = decodePage[iam.Domain](p)
-		return err
-	})
-	return out, err
+	return readPage[iam.Domain](s, ctx, c, authz.DomainsRead, iam.KindDomain, q)
 }
 
 // VerificationDNSRecords returns the TXT record that proves ownership.

@@ -134,36 +134,14 @@ func checkGroupShape(g *iam.Group) error {
 
 // GetGroup returns a live group.
 func (s *Service) GetGroup(ctx context.Context, c *iam.Caller, id string) (iam.Group, error) {
-	if err := s.authorize(ctx, c, authz.GroupsRead, iam.KindGroup, id); err != nil {
-		return iam.Group{}, err
-	}
-	var g iam.Group
-	err := s.store.Read(ctx, func(r store.Reader) error {
-		o, err := get(r, c.TenantID, iam.KindGroup, id)
-		if err != nil {
-			return err
-		}
-		g, err = decode[iam.Group](o)
-		return err
+	return readOne[iam.Group](s, ctx, c, authz.GroupsRead, iam.KindGroup, id, func(r store.Reader) (store.Object, error) {
+		return get(r, c.TenantID, iam.KindGroup, id)
 	})
-	return g, err
 }
 
 // ListGroups lists live groups.
 func (s *Service) ListGroups(ctx context.Context, c *iam.Caller, q query.List) (Page[iam.Group], error) {
-	if err := s.authorize(ctx, c, authz.GroupsRead, iam.KindGroup, ""); err != nil {
-		return Page[iam.Group]{}, err
-	}
-	var out Page[iam.Group]
-	err := s.store.Read(ctx, func(r store.Reader) error {
-		p, err := r.List(c.TenantID, iam.KindGroup, store.Live, q)
-		if err != nil {
-			return err
-		}
-		out, err = decodePage[iam.Group](p)
-		return err
-	})
-	return out, err
+	return readPage[iam.Group](s, ctx, c, authz.GroupsRead, iam.KindGroup, q)
 }
 
 // UpdateGroup applies a Graph PATCH, including members@odata.bind and

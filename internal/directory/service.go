@@ -154,3 +154,39 @@ const (
 
 // Direction picks the side of a relationship a listing walks to.
 type Direction = store.Direction
+
+// readOne authorizes action on the object key names, finds it with find
+// and decodes it: the shape of every typed single-object read.
+func readOne[T any](s *Service, ctx context.Context, c *iam.Caller, action string, kind iam.Kind, key string,
+	find func(r store.Reader) (store.Object, error)) (T, error) {
+	var out T
+	if err := s.authorize(ctx, c, action, kind, key); err != nil {
+		return out, err
+	}
+	err := s.store.Read(ctx, func(r store.Reader) error {
+		o, err := find(r)
+		if err != nil {
+			return err
+		}
+		out, err = decode[T](o)
+		return err
+	})
+	return out, err
+}
+
+// readPage authorizes action and lists the live objects of kind.
+func readPage[T any](s *Service, ctx context.Context, c *iam.Caller, action string, kind iam.Kind, q query.List) (Page[T], error) {
+	if err := s.authorize(ctx, c, action, kind, ""); err != nil {
+		return Page[T]{}, err
+	}
+	var out Page[T]
+	err := s.store.Read(ctx, func(r store.Reader) error {
+		p, err := r.List(c.TenantID, kind, store.Live, q)
+		if err != nil {
+			return err
+		}
+		out, err = decodePage[T](p)
+		return err
+	})
+	return out, err
+}

@@ -92,19 +92,9 @@ func (s *Service) CreateUser(ctx context.Context, c *iam.Caller, body Patch) (ia
 
 // GetUser returns a live user by object id or user principal name.
 func (s *Service) GetUser(ctx context.Context, c *iam.Caller, key string) (iam.User, error) {
-	if err := s.authorize(ctx, c, authz.UsersRead, iam.KindUser, key); err != nil {
-		return iam.User{}, err
-	}
-	var u iam.User
-	err := s.store.Read(ctx, func(r store.Reader) error {
-		o, err := s.userObject(r, c.TenantID, key)
-		if err != nil {
-			return err
-		}
-		u, err = decode[iam.User](o)
-		return err
+	return readOne[iam.User](s, ctx, c, authz.UsersRead, iam.KindUser, key, func(r store.Reader) (store.Object, error) {
+		return s.userObject(r, c.TenantID, key)
 	})
-	return u, err
 }
 
 // userObject finds a live user by id or UPN.
@@ -121,19 +111,7 @@ func (s *Service) userObject(r store.Reader, tenantID, key string) (store.Object
 
 // ListUsers lists live users.
 func (s *Service) ListUsers(ctx context.Context, c *iam.Caller, q query.List) (Page[iam.User], error) {
-	if err := s.authorize(ctx, c, authz.UsersRead, iam.KindUser, ""); err != nil {
-		return Page[iam.User]{}, err
-	}
-	var out Page[iam.User]
-	err := s.store.Read(ctx, func(r store.Reader) error {
-		p, err := r.List(c.TenantID, iam.KindUser, store.Live, q)
-		if err != nil {
-			return err
-		}
-		out, err = decodePage[iam.User](p)
-		return err
-	})
-	return out, err
+	return readPage[iam.User](s, ctx, c, authz.UsersRead, iam.KindUser, q)
 }
 
 // UpdateUser applies a Graph PATCH to a user.

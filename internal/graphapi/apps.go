@@ -14,51 +14,9 @@ import (
 
 func (s *Server) appRoutes() {
 	rt := &s.routes
-	list := func(r *http.Request, rc *reqCtx) func(q query.List) (directory.Page[iam.Application], error) {
-		return func(q query.List) (directory.Page[iam.Application], error) {
-			return s.dir.ListApplications(r.Context(), rc.caller, q)
-		}
-	}
-	rt.add("GET", "applications", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		return listEntities(s, w, r, rc, iam.KindApplication, "applications", list(r, rc))
-	})
-	rt.add("GET", "applications/$count", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		return countOf(w, r, list(r, rc))
-	})
-	rt.add("POST", "applications", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		app, err := s.dir.CreateApplication(r.Context(), rc.caller, body)
-		if err != nil {
-			return err
-		}
-		return created(s, w, rc, iam.KindApplication, "applications", app)
-	})
-	rt.add("GET", "applications/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		app, err := s.dir.GetApplication(r.Context(), rc.caller, rc.params["id"])
-		if err != nil {
-			return err
-		}
-		return getEntity(s, w, r, rc, iam.KindApplication, "applications", app)
-	})
-	rt.add("PATCH", "applications/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		if err := s.dir.UpdateApplication(r.Context(), rc.caller, rc.params["id"], body); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
-	rt.add("DELETE", "applications/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		if err := s.dir.DeleteApplication(r.Context(), rc.caller, rc.params["id"]); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
+	mountEntity(s, entity[iam.Application]{set: "applications", kind: iam.KindApplication, count: true,
+		list: s.dir.ListApplications, create: s.dir.CreateApplication, get: s.dir.GetApplication,
+		update: s.dir.UpdateApplication, del: s.dir.DeleteApplication})
 	rt.add("POST", "applications/{id}/addPassword", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		body, err := readBody(r)
 		if err != nil {
@@ -91,51 +49,9 @@ func (s *Server) appRoutes() {
 
 func (s *Server) spRoutes() {
 	rt := &s.routes
-	list := func(r *http.Request, rc *reqCtx) func(q query.List) (directory.Page[iam.ServicePrincipal], error) {
-		return func(q query.List) (directory.Page[iam.ServicePrincipal], error) {
-			return s.dir.ListServicePrincipals(r.Context(), rc.caller, q)
-		}
-	}
-	rt.add("GET", "servicePrincipals", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		return listEntities(s, w, r, rc, iam.KindServicePrincipal, "servicePrincipals", list(r, rc))
-	})
-	rt.add("GET", "servicePrincipals/$count", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		return countOf(w, r, list(r, rc))
-	})
-	rt.add("POST", "servicePrincipals", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		sp, err := s.dir.CreateServicePrincipal(r.Context(), rc.caller, body)
-		if err != nil {
-			return err
-		}
-		return created(s, w, rc, iam.KindServicePrincipal, "servicePrincipals", sp)
-	})
-	rt.add("GET", "servicePrincipals/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		sp, err := s.dir.GetServicePrincipal(r.Context(), rc.caller, rc.params["id"])
-		if err != nil {
-			return err
-		}
-		return getEntity(s, w, r, rc, iam.KindServicePrincipal, "servicePrincipals", sp)
-	})
-	rt.add("PATCH", "servicePrincipals/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		if err := s.dir.UpdateServicePrincipal(r.Context(), rc.caller, rc.params["id"], body); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
-	rt.add("DELETE", "servicePrincipals/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		if err := s.dir.DeleteServicePrincipal(r.Context(), rc.caller, rc.params["id"]); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
+	mountEntity(s, entity[iam.ServicePrincipal]{set: "servicePrincipals", kind: iam.KindServicePrincipal, count: true,
+		list: s.dir.ListServicePrincipals, create: s.dir.CreateServicePrincipal, get: s.dir.GetServicePrincipal,
+		update: s.dir.UpdateServicePrincipal, del: s.dir.DeleteServicePrincipal})
 	s.ownerRoutes("servicePrincipals", s.dir.ListServicePrincipalOwners, s.dir.AddServicePrincipalOwner, s.dir.RemoveServicePrincipalOwner)
 	s.appRoleAssignmentRoutes("servicePrincipals", iam.KindServicePrincipal)
 	s.appRoleAssignmentRoutes("users", iam.KindUser)

@@ -7,50 +7,12 @@ import (
 	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/graphapi/odata"
 	"github.com/ostiary/ostiary/internal/iam"
-	"github.com/ostiary/ostiary/internal/query"
 )
 
 func (s *Server) domainRoutes() {
 	rt := &s.routes
-	rt.add("GET", "domains", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		return listEntities(s, w, r, rc, iam.KindDomain, "domains", func(q query.List) (directory.Page[iam.Domain], error) {
-			return s.dir.ListDomains(r.Context(), rc.caller, q)
-		})
-	})
-	rt.add("POST", "domains", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		d, err := s.dir.AddDomain(r.Context(), rc.caller, body)
-		if err != nil {
-			return err
-		}
-		return created(s, w, rc, iam.KindDomain, "domains", d)
-	})
-	rt.add("GET", "domains/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		d, err := s.dir.GetDomain(r.Context(), rc.caller, rc.params["id"])
-		if err != nil {
-			return err
-		}
-		return getEntity(s, w, r, rc, iam.KindDomain, "domains", d)
-	})
-	rt.add("PATCH", "domains/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		if err := s.dir.UpdateDomain(r.Context(), rc.caller, rc.params["id"], body); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
-	rt.add("DELETE", "domains/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		if err := s.dir.DeleteDomain(r.Context(), rc.caller, rc.params["id"]); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
+	mountEntity(s, entity[iam.Domain]{set: "domains", kind: iam.KindDomain,
+		list: s.dir.ListDomains, create: s.dir.AddDomain, get: s.dir.GetDomain, update: s.dir.UpdateDomain, del: s.dir.DeleteDomain})
 	rt.add("GET", "domains/{id}/verificationDnsRecords", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		recs, err := s.dir.VerificationDNSRecords(r.Context(), rc.caller, rc.params["id"])
 		if err != nil {
@@ -115,45 +77,9 @@ func (s *Server) domainRoutes() {
 func (s *Server) adminUnitRoutes() {
 	rt := &s.routes
 	const set = "directory/administrativeUnits"
-	rt.add("GET", set, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		return listEntities(s, w, r, rc, iam.KindAdministrativeUnit, set, func(q query.List) (directory.Page[iam.AdministrativeUnit], error) {
-			return s.dir.ListAdministrativeUnits(r.Context(), rc.caller, q)
-		})
-	})
-	rt.add("POST", set, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		au, err := s.dir.CreateAdministrativeUnit(r.Context(), rc.caller, body)
-		if err != nil {
-			return err
-		}
-		return created(s, w, rc, iam.KindAdministrativeUnit, set, au)
-	})
-	rt.add("GET", set+"/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		au, err := s.dir.GetAdministrativeUnit(r.Context(), rc.caller, rc.params["id"])
-		if err != nil {
-			return err
-		}
-		return getEntity(s, w, r, rc, iam.KindAdministrativeUnit, set, au)
-	})
-	rt.add("PATCH", set+"/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		if err := s.dir.UpdateAdministrativeUnit(r.Context(), rc.caller, rc.params["id"], body); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
-	rt.add("DELETE", set+"/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		if err := s.dir.DeleteAdministrativeUnit(r.Context(), rc.caller, rc.params["id"]); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
+	mountEntity(s, entity[iam.AdministrativeUnit]{set: set, kind: iam.KindAdministrativeUnit,
+		list: s.dir.ListAdministrativeUnits, create: s.dir.CreateAdministrativeUnit, get: s.dir.GetAdministrativeUnit,
+		update: s.dir.UpdateAdministrativeUnit, del: s.dir.DeleteAdministrativeUnit})
 	members := func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		kinds, err := castKinds(rc.params["cast"])
 		if err != nil {

@@ -1,6 +1,7 @@
 package graphapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/ostiary/ostiary/internal/directory"
@@ -75,5 +76,71 @@ func countOf[T any](w http.ResponseWriter, r *http.Request, fetch func(q query.L
 	return countOnly(w, r, func(q query.List) (int64, error) {
 		p, err := fetch(q)
 		return p.Count, err
+	})
+}
+
+// entity describes a top-level Graph entity set by the directory methods
+// that serve it; mountEntity registers its collection and item routes.
+type entity[T any] struct {
+	set    string // path of the set, e.g. "users" or "directory/administrativeUnits"
+	kind   iam.Kind
+	list   func(context.Context, *iam.Caller, query.List) (directory.Page[T], error)
+	create func(context.Context, *iam.Caller, directory.Patch) (T, error)
+	get    func(context.Context, *iam.Caller, string) (T, error)
+	update func(context.Context, *iam.Caller, string, directory.Patch) error
+	del    func(context.Context, *iam.Caller, string) error
+	// count mounts "/{set}/$count".
+	count bool
+}
+
+// mountEntity registers GET and POST on the set, GET, PATCH and DELETE on
+// its items, and "/$count" when asked: 201 with the entity on create, 204
+// on update and delete, as Graph answers.
+func mountEntity[T any](s *Server, e entity[T]) {
+	rt := &s.routes
+	list := func(r *http.Request, rc *reqCtx) func(q query.List) (directory.Page[T], error) {
+		return func(q query.List) (directory.Page[T], error) { return e.list(r.Context(), rc.caller, q) }
+	}
+	rt.add("GET", e.set, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		return listEntities(s, w, r, rc, e.kind, e.set, list(r, rc))
+	})
+	if e.count {
+		rt.add("GET", e.set+"/$count", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+			return countOf(w, r, list(r, rc))
+		})
+	}
+	rt.add("POST", e.set, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		body, err := readBody(r)
+		if err != nil {
+			return err
+		}
+		v, err := e.create(r.Context(), rc.caller, body)
+		if err != nil {
+			return err
+		}
+		return created(s, w, rc, e.kind, e.set, v)
+	})
+	rt.add("GET", e.set+"/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		v, err := e.get(r.Context(), rc.caller, rc.params["id"])
+		if err != nil {
+			return err
+		}
+		return getEntity(s, w, r, rc, e.kind, e.set, v)
+	})
+	rt.add("PATCH", e.set+"/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		body, err := readBody(r)
+		if err != nil {
+			return err
+		}
+		if err := e.update(r.Context(), rc.caller, rc.params["id"], body); err != nil {
+			return err
+		}
+		return noContent(w)
+	})
+	rt.add("DELETE", e.set+"/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		if err := e.del(r.Context(), rc.caller, rc.params["id"]); err != nil {
+			return err
+		}
+		return noContent(w)
 	})
 }

@@ -11,51 +11,8 @@ import (
 
 func (s *Server) userRoutes() {
 	rt := &s.routes
-	list := func(r *http.Request, rc *reqCtx) func(q query.List) (directory.Page[iam.User], error) {
-		return func(q query.List) (directory.Page[iam.User], error) {
-			return s.dir.ListUsers(r.Context(), rc.caller, q)
-		}
-	}
-	rt.add("GET", "users", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		return listEntities(s, w, r, rc, iam.KindUser, "users", list(r, rc))
-	})
-	rt.add("GET", "users/$count", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		return countOf(w, r, list(r, rc))
-	})
-	rt.add("POST", "users", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		u, err := s.dir.CreateUser(r.Context(), rc.caller, body)
-		if err != nil {
-			return err
-		}
-		return created(s, w, rc, iam.KindUser, "users", u)
-	})
-	rt.add("GET", "users/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		u, err := s.dir.GetUser(r.Context(), rc.caller, rc.params["id"])
-		if err != nil {
-			return err
-		}
-		return getEntity(s, w, r, rc, iam.KindUser, "users", u)
-	})
-	rt.add("PATCH", "users/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		if err := s.dir.UpdateUser(r.Context(), rc.caller, rc.params["id"], body); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
-	rt.add("DELETE", "users/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		if err := s.dir.DeleteUser(r.Context(), rc.caller, rc.params["id"]); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
+	mountEntity(s, entity[iam.User]{set: "users", kind: iam.KindUser, count: true,
+		list: s.dir.ListUsers, create: s.dir.CreateUser, get: s.dir.GetUser, update: s.dir.UpdateUser, del: s.dir.DeleteUser})
 	rt.add("GET", "users/{id}/{nav}", s.listRelated(iam.KindUser))
 	rt.add("GET", "users/{id}/{nav}/{cast}", s.listRelated(iam.KindUser))
 	rt.add("POST", "users/{id}/{action}", s.userAction)
