@@ -4,14 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ostiary/ostiary/internal/secretbox"
 	"github.com/ostiary/ostiary/internal/store"
-	"github.com/ostiary/ostiary/internal/store/sqlite"
+	"github.com/ostiary/ostiary/internal/store/backendtest"
 )
 
 const (
@@ -24,18 +23,10 @@ const (
 // t0 is a fixed start so schedules are easy to reason about.
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// openStore opens a real SQLite database in the test's temp dir.
+// openStore opens a real store (SQLite, or PostgreSQL with OSTIARY_TEST_BACKEND=postgres).
 func openStore(t testing.TB) store.Store {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "ostiary.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return backendtest.Open(t)
 }
 
 func newBox(t testing.TB) *secretbox.Box {

@@ -3,7 +3,6 @@ package tokens
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	mrand "math/rand/v2"
 	"net/url"
 	"slices"
@@ -223,12 +222,4 @@ func newUTI() (string, error) {
 		return "", errs.Wrap(errs.Internal, err, "tokens: cannot read random bytes")
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
-func jsonMarshal(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "tokens: cannot encode JSON")
-	}
-	return b, nil
 }

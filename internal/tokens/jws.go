@@ -1,20 +1,18 @@
 package tokens
 
 import (
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"strings"
+	"errors"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/ostiary/ostiary/internal/errs"
 )
 
-// b64 is unpadded base64url in strict mode: a token with non-canonical
-// encoding (stray trailing bits) is rejected, so one signed token has exactly
-// one accepted spelling.
+// b64 is unpadded base64url in strict mode: it rejects a final character
+// with stray trailing bits, the one leniency canonical() has to rule out.
 var b64 = base64.RawURLEncoding.Strict()
 
 // MaxTokenSize bounds the tokens the verifier will look at. Entra's largest
@@ -22,40 +20,39 @@ var b64 = base64.RawURLEncoding.Strict()
 // rejected before any decoding work.
 const MaxTokenSize = 16 << 10
 
-// jwsHeader is the protected header Ostiary writes: Entra's field order,
-// with x5t beside kid as in Entra's v1 tokens.
-type jwsHeader struct {
-	Typ string `json:"typ"`
-	Alg string `json:"alg"`
-	X5t string `json:"x5t"`
-	Kid string `json:"kid"`
+// rs256 is the only algorithm accepted, passed to go-jose at parse time.
+var rs256 = []jose.SignatureAlgorithm{jose.RS256}
+
+// headerCrit is the "crit" header parameter (RFC 7515 §4.1.11).
+const headerCrit jose.HeaderKey = "crit"
+
+// newSigner returns the RS256 signer for a key. Its protected header carries
+// typ, kid and x5t beside alg, x5t being the kid as in Entra's v1 tokens.
+func newSigner(kid string, priv *rsa.PrivateKey) (jose.Signer, error) {
+	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid).WithHeader("x5t", kid)
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: priv}, opts)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "tokens: cannot make a signer for key %s", kid)
+	}
+	return s, nil
 }
 
-// encodeHeader returns the encoded header for a key; computed once per key.
-func encodeHeader(kid string) string {
-	h, _ := json.Marshal(jwsHeader{Typ: "JWT", Alg: "RS256", X5t: kid, Kid: kid})
-	return b64.EncodeToString(h)
-}
-
-// sign returns the compact RS256 JWS of claims under key.
+// sign returns the compact RS256 JWS of claims under key, which must hold a
+// private key.
 func sign(key *parsedKey, claims any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", errs.Wrap(errs.Internal, err, "tokens: cannot encode claims")
 	}
-	sigLen := b64.EncodedLen(key.private.Size())
-	buf := make([]byte, 0, len(key.header)+2+b64.EncodedLen(len(payload))+sigLen)
-	buf = append(buf, key.header...)
-	buf = append(buf, '.')
-	buf = b64.AppendEncode(buf, payload)
-	digest := sha256.Sum256(buf)
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key.private, crypto.SHA256, digest[:])
+	jws, err := key.joseSigner.Sign(payload)
 	if err != nil {
 		return "", errs.Wrap(errs.Internal, err, "tokens: cannot sign")
 	}
-	buf = append(buf, '.')
-	buf = b64.AppendEncode(buf, sig)
-	return string(buf), nil
+	raw, err := jws.CompactSerialize()
+	if err != nil {
+		return "", errs.Wrap(errs.Internal, err, "tokens: cannot serialize a token")
+	}
+	return raw, nil
 }
 
 // The messages Microsoft Graph returns for a bad bearer token; the Graph
@@ -74,61 +71,74 @@ func tokenError(msg string) error {
 	return errs.E(errs.Unauthenticated, "%s", msg).WithCode(CodeInvalidToken)
 }
 
-// verifyHeader is what the verifier reads from a header. Crit is decoded
-// only to refuse it: no extension is understood, so none may be critical.
-type verifyHeader struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Crit json.RawMessage `json:"crit"`
-}
-
 // verifyCompact checks a compact JWS against the key set and returns its
-// decoded payload. It performs at most one RSA verification: the key is
-// chosen by kid from the set, never taken from the token, and only RS256 is
-// accepted, so alg "none", HMAC with the public key as secret, and embedded
-// keys (jwk, x5c) cannot be used.
+// verified payload. go-jose parses it and accepts only RS256, so alg "none"
+// and HMAC with the public key as secret fail at parse time; the key is
+// chosen by kid from the set, never taken from the token (jwk, x5c), and
+// at most one RSA verification is made. Around go-jose it adds the size
+// cap, the one-spelling check, the refusal of crit, and Graph's errors.
 func verifyCompact(set *keySet, raw string) ([]byte, *parsedKey, error) {
 	if raw == "" {
 		return nil, nil, tokenError(msgEmpty)
 	}
-	if len(raw) > MaxTokenSize {
+	if len(raw) > MaxTokenSize || !canonical(raw) {
 		return nil, nil, tokenError(msgMalformed)
 	}
-	dot1 := strings.IndexByte(raw, '.')
-	dot2 := strings.LastIndexByte(raw, '.')
-	if dot1 <= 0 || dot1 == dot2 || strings.IndexByte(raw[dot1+1:dot2], '.') >= 0 {
-		return nil, nil, tokenError(msgMalformed)
-	}
-	hdrJSON, err := b64.DecodeString(raw[:dot1])
+	jws, err := jose.ParseSignedCompact(raw, rs256)
 	if err != nil {
+		if _, badAlg := errors.AsType[*jose.ErrUnexpectedSignatureAlgorithm](err); badAlg {
+			return nil, nil, tokenError(msgSignature)
+		}
 		return nil, nil, tokenError(msgMalformed)
 	}
-	var hdr verifyHeader
-	if err := json.Unmarshal(hdrJSON, &hdr); err != nil {
+	if len(jws.Signatures) != 1 {
 		return nil, nil, tokenError(msgMalformed)
 	}
-	if hdr.Alg != "RS256" || hdr.Crit != nil {
+	// Compact serialization has no unprotected header: every field read
+	// here is covered by the signature.
+	hdr := jws.Signatures[0].Protected
+	// No extension is understood, so none may be critical. go-jose would
+	// honour crit ["b64"] (RFC 7797); Ostiary never signs one.
+	if _, crit := hdr.ExtraHeaders[headerCrit]; crit {
 		return nil, nil, tokenError(msgSignature)
 	}
-	key := set.byKID[hdr.Kid]
+	key := set.byKID[hdr.KeyID]
 	if key == nil {
 		return nil, nil, tokenError(msgSignature)
 	}
-	sig, err := b64.DecodeString(raw[dot2+1:])
+	payload, err := jws.Verify(key.Key)
 	if err != nil {
-		return nil, nil, tokenError(msgMalformed)
-	}
-	if len(sig) != key.Key.Size() {
 		return nil, nil, tokenError(msgSignature)
-	}
-	h := sha256.New()
-	_, _ = h.Write([]byte(raw[:dot2]))
-	if err := rsa.VerifyPKCS1v15(key.Key, crypto.SHA256, h.Sum(nil), sig); err != nil {
-		return nil, nil, tokenError(msgSignature)
-	}
-	payload, err := b64.DecodeString(raw[dot1+1 : dot2])
-	if err != nil {
-		return nil, nil, tokenError(msgMalformed)
 	}
 	return payload, key, nil
+}
+
+// canonical reports whether raw is spelt the one way a signer writes it:
+// only base64url characters and dots, and no segment ending in a character
+// with stray trailing bits. go-jose decodes with Go's lenient decoder, which
+// skips CR and LF and ignores trailing bits, and it checks the signature
+// over re-encoded segments, so without this check one signed token would be
+// accepted in many spellings (a token id is then no longer one string).
+func canonical(raw string) bool {
+	start := 0
+	for i := 0; i <= len(raw); i++ {
+		if i == len(raw) || raw[i] == '.' {
+			seg := raw[start:i]
+			// Only the last, partial quantum can carry stray bits.
+			if tail := seg[len(seg)&^3:]; tail != "" {
+				var buf [3]byte
+				if _, err := b64.Decode(buf[:], []byte(tail)); err != nil {
+					return false
+				}
+			}
+			start = i + 1
+			continue
+		}
+		switch c := raw[i]; {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }

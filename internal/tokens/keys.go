@@ -13,10 +13,22 @@
 // master key; every replica keeps an immutable parsed copy in memory, so
 // verifying a token never touches the store.
 //
-// Tokens. Issuer signs access tokens with RS256; Verifier checks them with at
-// most one RSA verification and returns typed claims. The JWS code here is
-// deliberately small and strict rather than general: one algorithm, one
-// serialization, no header-supplied keys.
+// Tokens. Issuer signs access tokens with RS256; Verifier checks them with
+// at most one RSA verification and returns typed claims. The JOSE work is
+// go-jose's (github.com/go-jose/go-jose/v4): it builds and signs the compact
+// JWS, parses tokens refusing every algorithm but RS256 (so alg "none" and
+// HMAC keyed with the public key fail before any verification), and checks
+// the signature with the key it is handed. This package adds what go-jose
+// leaves to its caller: the key is chosen by kid from the in-memory set,
+// never taken from the token (jwk, x5c); tokens over MaxTokenSize are
+// refused before parsing; a token is accepted only in its one canonical
+// spelling (go-jose's base64 decoding skips newlines and ignores stray
+// bits); a crit header is refused; exp and nbf are checked within ClockSkew
+// and the issuer against the token's own tenant; and every failure is
+// Graph's (Unauthenticated, InvalidAuthenticationToken, Graph's messages).
+// Claims are Entra's and are decoded into fixed structs with encoding/json
+// rather than go-jose/jwt, whose Expected cannot express an issuer that
+// depends on the token's tid.
 package tokens
 
 import (
@@ -32,6 +44,8 @@ import (
 	"math/big"
 	"slices"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/iam"
@@ -175,8 +189,9 @@ type parsedKey struct {
 	created   time.Time
 	activated time.Time
 	private   *rsa.PrivateKey
-	// header is the encoded JWS protected header for tokens this key signs.
-	header string
+	// joseSigner signs with private (nil when private is); go-jose signers
+	// are safe for concurrent use, so one is made per key and shared.
+	joseSigner jose.Signer
 }
 
 // parseStored turns a stored key into a usable one. withPrivate opens the
@@ -200,7 +215,6 @@ func parseStored(box Sealer, sk storedKey, withPrivate bool) (*parsedKey, error)
 	if sk.doc.ActivatedDateTime != nil {
 		pk.activated = *sk.doc.ActivatedDateTime
 	}
-	pk.header = encodeHeader(sk.doc.KID)
 	if !withPrivate {
 		return pk, nil
 	}
@@ -217,7 +231,11 @@ func parseStored(box Sealer, sk storedKey, withPrivate bool) (*parsedKey, error)
 	if !ok || !priv.PublicKey.Equal(pub) {
 		return nil, errs.E(errs.Internal, "tokens: signing key %s does not match its certificate", sk.id)
 	}
-	pk.private = priv
+	signer, err := newSigner(sk.doc.KID, priv)
+	if err != nil {
+		return nil, err
+	}
+	pk.private, pk.joseSigner = priv, signer
 	return pk, nil
 }
 

@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -156,7 +157,10 @@ func (k *Keys) reconcile(ctx context.Context, now time.Time, rotate bool) error 
 	// EnsureKeys goes on without the lock: the transaction below re-reads
 	// the keys, so a lost race only wastes the keys generated here.
 
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; ; attempt++ {
+		if attempt == 3 {
+			return errs.E(errs.Unavailable, "tokens: the signing keys kept changing during reconciliation; try again")
+		}
 		var stored []storedKey
 		if err := k.st.Read(ctx, func(r store.Reader) error {
 			var err error
@@ -338,4 +342,12 @@ func listKeys(r store.Reader) ([]storedKey, error) {
 		}
 		q.After = page.Next
 	}
+}
+
+func jsonMarshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "tokens: cannot encode JSON")
+	}
+	return b, nil
 }
