@@ -532,8 +532,10 @@ func (s *Service) listOwners(ctx context.Context, c *iam.Caller, kind iam.Kind, 
 		if err != nil {
 			return err
 		}
-		out, err = publicObjects(p)
-		return err
+		if out, err = publicObjects(p); err != nil {
+			return err
+		}
+		return s.limitUnreadable(ctx, c, out.Items)
 	})
 	return out, err
 }

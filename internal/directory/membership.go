@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
@@ -179,10 +180,44 @@ func (s *Service) ListLinked(ctx context.Context, c *iam.Caller, kind iam.Kind, 
 		if err != nil {
 			return err
 		}
-		out, err = objectsPage(p)
-		return err
+		if out, err = objectsPage(p); err != nil {
+			return err
+		}
+		return s.limitUnreadable(ctx, c, out.Items)
 	})
 	return out, err
+}
+
+// limitUnreadable reduces each object of a kind the caller may not read to
+// its id. Graph returns such members of a directoryObject collection "with
+// limited information" (their @odata.type and id), so the right to read one
+// kind's relations never reveals another kind's properties: User.Read.All
+// lists a user's groups but not their names, GroupMember.Read.All a group's
+// members but not their user principal names.
+func (s *Service) limitUnreadable(ctx context.Context, c *iam.Caller, items []Object) error {
+	readable := map[iam.Kind]bool{}
+	for i, o := range items {
+		ok, known := readable[o.Kind]
+		if !known {
+			ok = s.authz.Authorize(ctx, c, authz.Request{Action: readAction(o.Kind, ""), TargetKind: o.Kind}) == nil
+			readable[o.Kind] = ok
+		}
+		if ok {
+			continue
+		}
+		var ref struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(o.Data, &ref); err != nil {
+			return errInternal(err, "decode object")
+		}
+		data, err := encode(ref)
+		if err != nil {
+			return err
+		}
+		items[i].Data = data
+	}
+	return nil
 }
 
 // readAction is the action that lets a caller read an object's relations.
@@ -218,8 +253,10 @@ func (s *Service) Transitive(ctx context.Context, c *iam.Caller, kind iam.Kind, 
 		if err != nil {
 			return err
 		}
-		out, err = pageInMemory(objs, kinds, q)
-		return err
+		if out, err = pageInMemory(objs, kinds, q); err != nil {
+			return err
+		}
+		return s.limitUnreadable(ctx, c, out.Items)
 	})
 	return out, err
 }
