@@ -216,6 +216,9 @@ func (s *Service) UpdateServicePrincipal(ctx context.Context, c *iam.Caller, key
 		if deref(sp.DisplayName) == "" {
 			return missing("displayName", "ServicePrincipal")
 		}
+		if sp.AppID == iam.MicrosoftGraphAppID && (sp.AccountEnabled == nil || !*sp.AccountEnabled) {
+			return errGraphSPProtected
+		}
 		if raw, ok := members["keyCredentials"]; ok {
 			if sp.KeyCredentials, err = patchedKeys(raw, old.KeyCredentials); err != nil {
 				return err
@@ -245,6 +248,9 @@ func (s *Service) DeleteServicePrincipal(ctx context.Context, c *iam.Caller, key
 		}
 		if err := s.authorizeOwned(ctx, w, c, authz.SPsDelete, o); err != nil {
 			return err
+		}
+		if o.Key == iam.MicrosoftGraphAppID {
+			return errGraphSPProtected
 		}
 		return s.softDelete(w, c, o, audit.ApplicationManagement, "Delete service principal")
 	})
@@ -497,3 +503,10 @@ func (s *Service) deny(c *iam.Caller, action, targetID, reason string) error {
 	s.log.Info("access denied", "tenant", c.TenantID, "caller", c.ObjectID, "action", action, "target", targetID, "reason", reason)
 	return authz.Denied(reason)
 }
+
+// errGraphSPProtected refuses to delete or disable the tenant's Microsoft
+// Graph service principal. Ostiary's choice: Entra lets an administrator
+// delete first-party service principals, but here every Graph token is
+// issued for that principal, so losing it would lock the tenant out of the
+// very API that could restore it.
+var errGraphSPProtected = badRequest("The Microsoft Graph service principal cannot be deleted or disabled.")

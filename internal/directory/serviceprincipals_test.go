@@ -1,6 +1,9 @@
 package directory_test
 
 import (
+	"encoding/json"
+
+	"github.com/ostiary/ostiary/internal/store"
 	"slices"
 	"testing"
 
@@ -173,3 +176,35 @@ func TestServicePrincipalsDenied(t *testing.T) {
 	wantDenied(t, e.svc.DeleteServicePrincipal(e.ctx, none, sp.ID))
 	wantDenied(t, e.svc.AddServicePrincipalOwner(e.ctx, none, sp.ID, sp.ID))
 }
+
+func TestGraphServicePrincipalIsProtected(t *testing.T) {
+	e := newAppsEnv(t)
+	sys := iam.System(e.tenantA)
+	// Seed Graph's service principal the way bootstrap does.
+	data, _ := json.Marshal(iam.ServicePrincipal{ObjectMeta: iam.ObjectMeta{ID: iam.NewID(), DisplayName: str("Microsoft Graph")},
+		AppID: iam.MicrosoftGraphAppID, AccountEnabled: boolp(true)})
+	var id string
+	if err := e.st.Write(e.ctx, func(w store.Writer) error {
+		var sp iam.ServicePrincipal
+		_ = json.Unmarshal(data, &sp)
+		id = sp.ID
+		return w.Insert(store.Object{TenantID: e.tenantA, Kind: iam.KindServicePrincipal, ID: sp.ID, Key: sp.AppID, DisplayName: "Microsoft Graph", CreatedAt: e.now, Data: data})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*iam.Caller{e.adminA, sys} {
+		if err := e.svc.DeleteServicePrincipal(e.ctx, c, id); !errs.Is(err, errs.Invalid) {
+			t.Fatalf("delete Graph SP: %v", err)
+		}
+		if err := e.svc.UpdateServicePrincipal(e.ctx, c, id, directory.Patch(`{"accountEnabled":false}`)); !errs.Is(err, errs.Invalid) {
+			t.Fatalf("disable Graph SP: %v", err)
+		}
+	}
+	if err := e.svc.UpdateServicePrincipal(e.ctx, e.adminA, id, directory.Patch(`{"notes":"ok"}`)); err != nil {
+		t.Fatalf("other updates stay allowed: %v", err)
+	}
+}
+
+func str(s string) *string { return &s }
+
+func boolp(b bool) *bool { return &b }
