@@ -148,9 +148,14 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	clients := authn.New(a.store)
+	clients := authn.NewWith(a.store, authn.Config{
+		Hasher:               hasher,
+		Lockout:              authn.LockoutPolicy{Threshold: cfg.LockoutThreshold, Duration: cfg.LockoutDuration},
+		RefreshTokenLifetime: cfg.RefreshTokenLifetime,
+	})
 	sts, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Now: a.now},
-		oidc.Deps{Tenants: clients, Clients: clients, Tokens: issuer, Keys: a.keys, Log: a.log})
+		oidc.Deps{Tenants: clients, Clients: clients, Tokens: issuer, Keys: a.keys, SignIns: clients,
+			Users: clients, UserTokens: issuer, Log: a.log})
 	if err != nil {
 		return err
 	}

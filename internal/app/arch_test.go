@@ -20,6 +20,9 @@ const module = "github.com/ostiary/ostiary/"
 var allowed = map[string][]string{
 	"cmd/ostiary": {"app", "config", "directory"},
 
+	// Compatibility tests against Microsoft's client libraries (tests only).
+	"compat": {},
+
 	// Composition root and its test harness.
 	"app":         {"*"},
 	"app/apptest": {"app", "config", "directory", "store/postgres/pgtest"},
@@ -32,7 +35,7 @@ var allowed = map[string][]string{
 
 	// Services: rules, over the store contract.
 	"directory":       {"audit", "authz", "passwords", "graphperms", "store", "errs", "iam", "query"},
-	"authn":           {"passwords", "graphperms", "store", "errs", "iam", "query"},
+	"authn":           {"audit", "passwords", "graphperms", "store", "errs", "iam", "query"},
 	"authn/authntest": {"passwords", "graphperms", "store", "errs", "iam", "query"},
 	"tokens":          {"store", "errs", "iam", "query"},
 	"audit":           {"store", "errs", "iam"},

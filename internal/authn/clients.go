@@ -20,15 +20,48 @@ import (
 	"github.com/ostiary/ostiary/internal/store"
 )
 
-// Service authenticates clients against the directory in the store.
+// Service authenticates clients and users against the directory in the
+// store.
 type Service struct {
 	st        store.Store
 	resources *resourceCache
+	cfg       Config
+	// userLocks serialises password checks per user on this replica, so
+	// a burst of guesses cannot all pass the lockout check before the
+	// first failure is counted.
+	userLocks [userLockStripes]chan struct{}
+	dummy     dummyHash
 }
 
-// New returns the service.
-func New(st store.Store) *Service {
-	return &Service{st: st, resources: newResourceCache(resourceCacheTTL)}
+// Config holds what user sign-in needs; the zero value serves clients only.
+type Config struct {
+	// Hasher verifies user passwords (argon2id, bounded pool). Password
+	// sign-in fails with an internal error without one.
+	Hasher *passwords.Hasher
+	// Lockout is the smart lockout policy; zero fields take the defaults.
+	Lockout LockoutPolicy
+	// RefreshTokenLifetime is how long a refresh token stays valid unused
+	// (each use issues a new one: a sliding window); zero means 90 days.
+	RefreshTokenLifetime time.Duration
+}
+
+// DefaultRefreshTokenLifetime is Entra's: 90 days, sliding.
+const DefaultRefreshTokenLifetime = 90 * 24 * time.Hour
+
+// New returns the service for client authentication only.
+func New(st store.Store) *Service { return NewWith(st, Config{}) }
+
+// NewWith returns the service with user sign-in configured.
+func NewWith(st store.Store, cfg Config) *Service {
+	cfg.Lockout = cfg.Lockout.withDefaults()
+	if cfg.RefreshTokenLifetime <= 0 {
+		cfg.RefreshTokenLifetime = DefaultRefreshTokenLifetime
+	}
+	s := &Service{st: st, resources: newResourceCache(resourceCacheTTL), cfg: cfg}
+	for i := range s.userLocks {
+		s.userLocks[i] = make(chan struct{}, 1)
+	}
+	return s
 }
 
 // aadsts builds an error carrying an Entra code and message.

@@ -44,6 +44,11 @@ const (
 	DomainsWrite      = "microsoft.directory/domains/allProperties/allTasks"
 	OrganizationRead  = "microsoft.directory/organization/standard/read"
 	AuditLogsRead     = "microsoft.directory/auditLogs/allProperties/read"
+	SignInsRead       = "microsoft.directory/signInReports/allProperties/read"
+	GrantsRead        = "microsoft.directory/oAuth2PermissionGrants/standard/read"
+	GrantsCreate      = "microsoft.directory/oAuth2PermissionGrants/create"
+	GrantsUpdate      = "microsoft.directory/oAuth2PermissionGrants/basic/update"
+	GrantsDelete      = "microsoft.directory/oAuth2PermissionGrants/allProperties/allTasks"
 )
 
 type grant struct {
@@ -118,5 +123,14 @@ var appPermissions = map[string]grant{
 
 	OrganizationRead: {any: with(dirRead, "Organization.Read.All", "Organization.ReadWrite.All", "User.Read.All")},
 	AuditLogsRead:    {any: []string{"AuditLog.Read.All"}},
+	SignInsRead:      {any: []string{"AuditLog.Read.All"}},
+
+	// Delegated permission grants (consent). Directory.ReadWrite.All does
+	// not cover writing them, as in Entra: granting consent hands out
+	// user data, so it takes its own permission.
+	GrantsRead:   {any: with(dirRead, "DelegatedPermissionGrant.Read.All", "DelegatedPermissionGrant.ReadWrite.All")},
+	GrantsCreate: {any: []string{"DelegatedPermissionGrant.ReadWrite.All"}},
+	GrantsUpdate: {any: []string{"DelegatedPermissionGrant.ReadWrite.All"}},
+	GrantsDelete: {any: []string{"DelegatedPermissionGrant.ReadWrite.All"}},
 	// Permanent deletion is checked again per kind by the directory service.
 }

@@ -11,11 +11,14 @@
 //     (a directory role, ownership or the default user permissions).
 //
 // Part 2 is the RBAC evaluator's work (a later issue plugs it in behind the
-// same interface). Until then delegated callers are denied: default deny.
+// same interface). Until then delegated callers are denied (default deny),
+// with one exception every user has in Entra: reading their own user
+// object (GET /me) with a scope that covers it.
 package authz
 
 import (
 	"context"
+	"strings"
 
 	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/iam"
@@ -67,7 +70,30 @@ func (GraphPermissions) Authorize(_ context.Context, c *iam.Caller, r Request) e
 			return nil
 		}
 		return Denied("token lacks a permission for " + r.Action)
-	default:
+	case iam.CallerUser:
+		if r.Action == UsersRead && r.TargetKind == iam.KindUser && isSelf(c, r.TargetID) && c.HasScope(selfReadScopes...) {
+			return nil
+		}
+		// Everything else delegated waits for the RBAC evaluator (the
+		// directory roles issue): default deny until then.
 		return Denied("delegated access needs the RBAC evaluator")
+	default:
+		return Denied("unknown caller type")
 	}
+}
+
+// selfReadScopes are the delegated scopes that let a user read their own
+// user object (CONTRACT.md D.1).
+var selfReadScopes = []string{"User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite", "User.ReadWrite.All",
+	"Directory.Read.All", "Directory.ReadWrite.All"}
+
+// isSelf reports whether target (an object id or a UPN) names the caller.
+func isSelf(c *iam.Caller, target string) bool {
+	if target == "" || c.ObjectID == "" {
+		return false
+	}
+	if strings.EqualFold(target, c.ObjectID) {
+		return true
+	}
+	return c.UserPrincipalName != "" && strings.EqualFold(target, c.UserPrincipalName)
 }

@@ -47,6 +47,14 @@ type Config struct {
 	Argon2Threads   uint8
 	// AccessTokenLifetime is the base lifetime of access tokens.
 	AccessTokenLifetime time.Duration
+	// RefreshTokenLifetime is how long an unused refresh token stays
+	// valid; every use issues a new one (a sliding window).
+	RefreshTokenLifetime time.Duration
+	// LockoutThreshold is the number of failed passwords that locks an
+	// account (smart lockout); LockoutDuration is the first lock, which
+	// doubles with each further lock.
+	LockoutThreshold int
+	LockoutDuration  time.Duration
 	// KeyRotation is how often signing keys rotate.
 	KeyRotation time.Duration
 	// LogLevel is debug, info, warn or error.
@@ -74,16 +82,19 @@ type Bootstrap struct {
 // Default returns the configuration of a fresh local install.
 func Default() Config {
 	return Config{
-		Listen:              "127.0.0.1:8443",
-		DataDir:             "./ostiary-data",
-		InitialDomainSuffix: "ostiary.test",
-		Argon2MemoryKiB:     19 * 1024,
-		Argon2Time:          2,
-		Argon2Threads:       1,
-		AccessTokenLifetime: time.Hour,
-		KeyRotation:         30 * 24 * time.Hour,
-		LogLevel:            "info",
-		ShutdownTimeout:     15 * time.Second,
+		Listen:               "127.0.0.1:8443",
+		DataDir:              "./ostiary-data",
+		InitialDomainSuffix:  "ostiary.test",
+		Argon2MemoryKiB:      19 * 1024,
+		Argon2Time:           2,
+		Argon2Threads:        1,
+		AccessTokenLifetime:  time.Hour,
+		RefreshTokenLifetime: 90 * 24 * time.Hour,
+		LockoutThreshold:     10,
+		LockoutDuration:      time.Minute,
+		KeyRotation:          30 * 24 * time.Hour,
+		LogLevel:             "info",
+		ShutdownTimeout:      15 * time.Second,
 	}
 }
 
@@ -117,6 +128,25 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			return fmt.Errorf("OSTIARY_PLAIN_HTTP: %w", err)
 		}
 		c.PlainHTTP = b
+	}
+	for name, dst := range map[string]*time.Duration{
+		"OSTIARY_REFRESH_TOKEN_LIFETIME": &c.RefreshTokenLifetime,
+		"OSTIARY_LOCKOUT_DURATION":       &c.LockoutDuration,
+	} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			*dst = d
+		}
+	}
+	if v := getenv("OSTIARY_LOCKOUT_THRESHOLD"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("OSTIARY_LOCKOUT_THRESHOLD: %w", err)
+		}
+		c.LockoutThreshold = n
 	}
 	if v := getenv("OSTIARY_BOOTSTRAP_SECURITY_DEFAULTS"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -199,6 +229,15 @@ func (c *Config) Validate() error {
 	}
 	if c.AccessTokenLifetime < 5*time.Minute || c.AccessTokenLifetime > 24*time.Hour {
 		problems = append(problems, "access token lifetime must be between 5m and 24h")
+	}
+	if c.RefreshTokenLifetime < time.Hour || c.RefreshTokenLifetime > 365*24*time.Hour {
+		problems = append(problems, "refresh token lifetime must be between 1h and 365 days")
+	}
+	if c.LockoutThreshold < 1 || c.LockoutThreshold > 1000 {
+		problems = append(problems, "lockout threshold must be between 1 and 1000")
+	}
+	if c.LockoutDuration < time.Second || c.LockoutDuration > 24*time.Hour {
+		problems = append(problems, "lockout duration must be between 1s and 24h")
 	}
 	if len(problems) > 0 {
 		return errors.New("invalid configuration: " + strings.Join(problems, "; "))

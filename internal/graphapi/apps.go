@@ -14,6 +14,9 @@ import (
 
 func (s *Server) appRoutes() {
 	rt := &s.routes
+	mountEntity(s, entity[iam.OAuth2PermissionGrant]{set: "oauth2PermissionGrants", kind: iam.KindOAuth2PermissionGrant,
+		list: s.dir.ListOAuth2PermissionGrants, create: s.dir.CreateOAuth2PermissionGrant, get: s.dir.GetOAuth2PermissionGrant,
+		update: s.dir.UpdateOAuth2PermissionGrant, del: s.dir.DeleteOAuth2PermissionGrant})
 	mountEntity(s, entity[iam.Application]{set: "applications", kind: iam.KindApplication, count: true,
 		list: s.dir.ListApplications, create: s.dir.CreateApplication, get: s.dir.GetApplication,
 		update: s.dir.UpdateApplication, del: s.dir.DeleteApplication})

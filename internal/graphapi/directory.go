@@ -20,7 +20,7 @@ func (s *Server) directoryRoutes() {
 	})
 	rt.add("GET", "directory/deletedItems/{key}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		key := rc.params["key"]
-		if strings.HasPrefix(key, "microsoft.graph.") {
+		if _, cast := castName(key); cast {
 			kinds, err := castKinds(key)
 			if err != nil {
 				return err
@@ -100,5 +100,21 @@ func (s *Server) directoryRoutes() {
 			return err
 		}
 		return getEntity(s, w, r, rc, iam.KindDirectoryAudit, "auditLogs/directoryAudits", a)
+	})
+
+	signIns := func(r *http.Request, rc *reqCtx) func(q query.List) (directory.Page[iam.SignIn], error) {
+		return func(q query.List) (directory.Page[iam.SignIn], error) {
+			return s.dir.ListSignIns(r.Context(), rc.caller, q)
+		}
+	}
+	rt.add("GET", "auditLogs/signIns", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		return listEntities(s, w, r, rc, iam.KindSignIn, "auditLogs/signIns", signIns(r, rc))
+	})
+	rt.add("GET", "auditLogs/signIns/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		v, err := s.dir.GetSignIn(r.Context(), rc.caller, rc.params["id"])
+		if err != nil {
+			return err
+		}
+		return getEntity(s, w, r, rc, iam.KindSignIn, "auditLogs/signIns", v)
 	})
 }

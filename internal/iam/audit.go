@@ -62,3 +62,49 @@ type DirectoryAudit struct {
 	TargetResources     []TargetResource `json:"targetResources"`
 	AdditionalDetails   []KeyValue       `json:"additionalDetails"`
 }
+
+// SignInStatus is signIn.status: errorCode 0 is success, anything else the
+// AADSTS number of the failure.
+type SignInStatus struct {
+	ErrorCode         int     `json:"errorCode"`
+	FailureReason     *string `json:"failureReason"`
+	AdditionalDetails *string `json:"additionalDetails"`
+}
+
+// SignIn is one sign-in log record (Graph's signIn, CONTRACT.md D.16): a
+// token request or interactive sign-in by a user or an application.
+type SignIn struct {
+	ID                        string       `json:"id"`
+	CreatedDateTime           time.Time    `json:"createdDateTime"`
+	UserID                    string       `json:"userId"`
+	UserDisplayName           *string      `json:"userDisplayName"`
+	UserPrincipalName         *string      `json:"userPrincipalName"`
+	AppID                     string       `json:"appId"`
+	AppDisplayName            *string      `json:"appDisplayName"`
+	IPAddress                 string       `json:"ipAddress"`
+	ClientAppUsed             string       `json:"clientAppUsed"`
+	ResourceID                *string      `json:"resourceId"`
+	ResourceDisplayName       *string      `json:"resourceDisplayName"`
+	CorrelationID             string       `json:"correlationId"`
+	IsInteractive             bool         `json:"isInteractive"`
+	AuthenticationRequirement string       `json:"authenticationRequirement"`
+	Status                    SignInStatus `json:"status"`
+}
+
+// OAuth2PermissionGrant is a delegated permission grant: the client service
+// principal may act for users (all of them, or one principal) with the
+// space-separated scope values of the resource service principal.
+type OAuth2PermissionGrant struct {
+	ID          string  `json:"id"`
+	ClientID    string  `json:"clientId"`
+	ConsentType string  `json:"consentType"`
+	PrincipalID *string `json:"principalId"`
+	ResourceID  string  `json:"resourceId"`
+	Scope       string  `json:"scope"`
+}
+
+// Consent types of an OAuth2PermissionGrant.
+const (
+	ConsentAllPrincipals = "AllPrincipals"
+	ConsentPrincipal     = "Principal"
+)

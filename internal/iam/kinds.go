@@ -17,6 +17,21 @@ const (
 	// KindRoleAssignment is a directory role assignment
 	// (unifiedRoleAssignment); the RBAC service owns its rules.
 	KindRoleAssignment Kind = "roleAssignment"
+	// KindSignIn is a sign-in log record (Graph's signIn); CreatedAt is
+	// its createdDateTime.
+	KindSignIn Kind = "signIn"
+	// KindOAuth2PermissionGrant is a delegated permission grant (consent).
+	KindOAuth2PermissionGrant Kind = "oauth2PermissionGrant"
+	// KindRefreshToken is an issued refresh token, stored only by the
+	// SHA-256 hash of its value (the object id); authn owns it.
+	KindRefreshToken Kind = "refreshToken"
+	// KindRefreshTokenFamily is the rotation chain refresh tokens belong
+	// to: which token is current, and whether the chain was revoked.
+	KindRefreshTokenFamily Kind = "refreshTokenFamily"
+	// KindSignInState is a user's sign-in protection state (smart lockout
+	// counters and familiar IP addresses), keyed by the user's object id;
+	// authn owns it.
+	KindSignInState Kind = "signInState"
 )
 
 // DirectoryKinds are the kinds that are directoryObjects in Graph: they can

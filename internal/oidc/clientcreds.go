@@ -24,6 +24,7 @@ func (g clientCredentialsGrant) exchange(ctx context.Context, req *tokenRequest)
 	if err != nil {
 		return nil, err
 	}
+	req.log.tenantID, req.log.appID = tenant.ID, strings.ToLower(req.client.id)
 	if req.client.id == "" {
 		return nil, missingParameter("client_id")
 	}
@@ -42,10 +43,12 @@ func (g clientCredentialsGrant) exchange(ctx context.Context, req *tokenRequest)
 	if err != nil {
 		return nil, err
 	}
+	req.log.appID, req.log.appName = client.Application.AppID, deref(client.Application.DisplayName)
 	res, err := h.deps.Clients.GrantedAppRoles(ctx, tenant.ID, client.ServicePrincipal.ID, resource)
 	if err != nil {
 		return nil, err
 	}
+	req.log.resourceID, req.log.resource = res.AppID, res.DisplayName
 	if strings.EqualFold(res.AppID, client.Application.AppID) && !res.ByAppID {
 		name := ""
 		if dn := client.Application.DisplayName; dn != nil {
@@ -122,4 +125,11 @@ func isOIDCScope(s string) bool {
 		}
 	}
 	return false
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

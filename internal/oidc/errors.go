@@ -91,7 +91,25 @@ type oauthError struct {
 	// oauth overrides the table's OAuth error (discovery answers an unknown
 	// tenant with invalid_tenant where the token endpoint says invalid_request).
 	oauth string
-	cause error
+	// status overrides the table's HTTP status (429 for a saturated
+	// password hasher).
+	status int
+	// suberror is Entra's suberror ("consent_required"), from the code
+	// unless set.
+	suberror string
+	cause    error
+}
+
+// suberrors are the suberror values Entra sends with some codes; MSAL
+// classifies failures by them (TOKENS.md §4.4).
+var suberrors = map[int]string{
+	65001:  "consent_required",
+	50076:  "basic_action",
+	50079:  "basic_action",
+	50055:  "user_password_expired",
+	50173:  "bad_token",
+	70000:  "bad_token",
+	700082: "bad_token",
 }
 
 func (e *oauthError) Error() string {
@@ -126,6 +144,13 @@ func asOAuth(err error) *oauthError {
 			return &oauthError{code: code, message: e.Message, cause: e.Cause}
 		}
 	}
+	switch {
+	case e.Kind == errs.Unavailable && e.Code == "TooManyRequests":
+		// The password hasher's queue is full: answer 429 with
+		// Retry-After so clients back off rather than pile up.
+		return &oauthError{code: codeServerError, oauth: "temporarily_unavailable", status: http.StatusTooManyRequests,
+			message: "Too many sign-in requests are being processed. Please retry later.", cause: e}
+	}
 	switch e.Kind {
 	case errs.Invalid:
 		return &oauthError{code: codeInvalidRequest, message: e.Message, cause: e}
@@ -145,6 +170,7 @@ type errorBody struct {
 	TraceID          string `json:"trace_id"`
 	CorrelationID    string `json:"correlation_id"`
 	ErrorURI         string `json:"error_uri"`
+	Suberror         string `json:"suberror,omitempty"`
 }
 
 // timestampLayout is Entra's error timestamp format.
@@ -164,6 +190,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			status = http.StatusServiceUnavailable
 		}
 	}
+	if oe.status != 0 {
+		status = oe.status
+	}
+	sub := oe.suberror
+	if sub == "" {
+		sub = suberrors[oe.code]
+	}
 	traceID := iam.NewID()
 	corrID := correlationID(r)
 	ts := h.now().UTC().Format(timestampLayout)
@@ -181,18 +214,25 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		TraceID:       traceID,
 		CorrelationID: corrID,
 		ErrorURI:      h.publicURL + "/error?code=" + strconv.Itoa(oe.code),
+		Suberror:      sub,
 	}
 	hd := w.Header()
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("Pragma", "no-cache")
 	hd.Set("x-ms-request-id", traceID)
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		hd.Set("Retry-After", "1")
+	}
 	writeJSON(w, status, body)
 }
 
-// correlationID echoes the client's client-request-id (MSAL sends a GUID)
-// or makes one up.
+// correlationID echoes the client's client-request-id (MSAL sends a GUID),
+// or else is the request id, so the error body and the sign-in log agree.
 func correlationID(r *http.Request) string {
 	if id := web.ClientRequestID(r); id != "" {
+		return id
+	}
+	if id, ok := iam.NormalizeGUID(web.RequestID(r)); ok {
 		return id
 	}
 	return iam.NewID()

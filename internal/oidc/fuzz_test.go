@@ -27,6 +27,11 @@ func FuzzTokenEndpoint(f *testing.F) {
 		{"", "", "", ""},
 		{tenantID, "multipart/form-data; boundary=x", "", "--x--"},
 		{tenantID, "application/x-www-form-urlencoded", "", "grant_type=client_credentials&scope=+%2F.default+api%3A%2F%2F%2F.default&client_id=" + s.daemon.AppID},
+		{tenantID, "application/x-www-form-urlencoded", "", "grant_type=refresh_token&refresh_token=0.AAAA&client_id=" + s.daemon.AppID},
+		{"common", "application/x-www-form-urlencoded", "", "grant_type=refresh_token&refresh_token=0." + strings.Repeat("A", 64) + "&client_id=" + s.daemon.AppID + "&scope=User.Read"},
+		{tenantID, "application/x-www-form-urlencoded", "", "grant_type=password&username=a%40" + domain + "&password=x&scope=User.Read+openid&client_id=" + s.daemon.AppID + "&client_secret=" + secret},
+		{"organizations", "application/x-www-form-urlencoded", "", "grant_type=password&username=nobody&password=&scope=%2F%2F&client_id=" + s.daemon.AppID},
+		{"consumers", "application/x-www-form-urlencoded", "", "grant_type=password&username=x%40y&password=p&scope=api%3A%2F%2Fa%2Fx+api%3A%2F%2Fb%2Fy&client_id=x"},
 	} {
 		f.Add(seed.tenant, seed.ct, seed.auth, seed.body)
 	}

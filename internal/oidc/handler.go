@@ -43,6 +43,12 @@ type TokenIssuer interface {
 	IssueAppToken(req tokens.AppTokenRequest) (tokens.Token, error)
 }
 
+// SignInLog records sign-ins; each record is written in a transaction of
+// its own.
+type SignInLog interface {
+	LogSignIn(ctx context.Context, tenantID string, rec iam.SignIn) error
+}
+
 // KeySet lists the signing keys to publish.
 type KeySet interface {
 	PublishedKeys() []tokens.PublicKey
@@ -64,6 +70,13 @@ type Deps struct {
 	Clients Clients
 	Tokens  TokenIssuer
 	Keys    KeySet
+	// SignIns records every token request whose tenant is known; nil
+	// records nothing.
+	SignIns SignInLog
+	// Users and UserTokens enable the user grants (password, refresh
+	// token); without them only client credentials is served.
+	Users      Users
+	UserTokens UserTokenIssuer
 	// Log receives refused requests (info) and server errors; nil discards.
 	Log *slog.Logger
 }
@@ -111,6 +124,10 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	h.grants = map[string]grant{
 		"client_credentials": clientCredentialsGrant{h},
 	}
+	if deps.Users != nil && deps.UserTokens != nil {
+		h.grants["password"] = passwordGrant{h}
+		h.grants["refresh_token"] = refreshTokenGrant{h}
+	}
 	return h, nil
 }
 
@@ -119,6 +136,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{tenant}/v2.0/.well-known/openid-configuration", h.handle(h.openIDConfiguration))
 	mux.Handle("GET /{tenant}/discovery/v2.0/keys", h.handle(h.keys))
 	mux.Handle("GET /common/discovery/instance", h.handle(h.instanceDiscovery))
+	mux.Handle("GET /{tenant}/UserRealm/{username}", h.handle(h.userRealm))
 	mux.Handle("POST /{tenant}/oauth2/v2.0/token", h.handle(h.token))
 	mux.Handle("GET /{tenant}/oauth2/v2.0/token", h.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return aadsts(codeWrongVerb, "The endpoint only accepts POST, OPTIONS requests. Received a GET request.")

@@ -20,6 +20,7 @@ import (
 	"github.com/ostiary/ostiary/internal/authn/authntest"
 	"github.com/ostiary/ostiary/internal/iam"
 	"github.com/ostiary/ostiary/internal/oidc"
+	"github.com/ostiary/ostiary/internal/passwords"
 	"github.com/ostiary/ostiary/internal/secretbox"
 	"github.com/ostiary/ostiary/internal/store"
 	"github.com/ostiary/ostiary/internal/store/backendtest"
@@ -76,8 +77,10 @@ func newServer(t testing.TB) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := authn.New(db)
-	h, err := oidc.New(oidc.Config{PublicURL: ts.URL}, oidc.Deps{Tenants: svc, Clients: svc, Tokens: issuer, Keys: keys})
+	hasher := passwords.NewHasher(passwords.Params{Memory: 8 * 1024, Time: 1, Threads: 1}, 2, 8)
+	svc := authn.NewWith(db, authn.Config{Hasher: hasher})
+	h, err := oidc.New(oidc.Config{PublicURL: ts.URL}, oidc.Deps{Tenants: svc, Clients: svc, Tokens: issuer, Keys: keys,
+		SignIns: svc, Users: svc, UserTokens: issuer})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -165,7 +165,7 @@ func TestTokenErrors(t *testing.T) {
 		{"unknown resource", tokenCall{form: with("scope", "api://nothing/.default")}, 400, "invalid_resource", 500011, "The resource principal named api://nothing was not found in the tenant named Contoso."},
 		{"token for itself by URI", tokenCall{form: with("scope", "api://daemon/.default")}, 400, "invalid_request", 90009, ""},
 		{"no grant_type", tokenCall{form: with("grant_type", "")}, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."},
-		{"unsupported grant", tokenCall{form: with("grant_type", "password")}, 400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type 'password'."},
+		{"unsupported grant", tokenCall{form: with("grant_type", "urn:ietf:params:oauth:grant-type:saml2-bearer")}, 400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type 'urn:ietf:params:oauth:grant-type:saml2-bearer'."},
 		{"v1 resource parameter", tokenCall{form: with("resource", graphURI)}, 400, "invalid_request", 901002, ""},
 		{"JSON body", tokenCall{form: good(), contentType: "application/json"}, 400, "invalid_request", 900144, ""},
 		{"repeated parameter", tokenCall{form: func() url.Values { f := good(); f.Add("client_id", s.orders.AppID); return f }()}, 400, "invalid_request", 9002313, ""},

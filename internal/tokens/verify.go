@@ -28,7 +28,10 @@ type AccessClaims struct {
 	Version string
 	Roles   []string
 	Scopes  []string
-	TokenID string
+	// UserPrincipalName and Name describe the user of delegated tokens.
+	UserPrincipalName string
+	Name              string
+	TokenID           string
 	// KeyID is the kid that signed the token.
 	KeyID     string
 	IssuedAt  time.Time
@@ -46,7 +49,8 @@ func (c *AccessClaims) Caller() *iam.Caller {
 	if c.IsApp() {
 		t = iam.CallerApp
 	}
-	caller := &iam.Caller{Type: t, TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: c.AppID, Roles: c.Roles, Scopes: c.Scopes}
+	caller := &iam.Caller{Type: t, TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: c.AppID, Roles: c.Roles, Scopes: c.Scopes,
+		UserPrincipalName: c.UserPrincipalName, UserDisplayName: c.Name}
 	if c.IsApp() {
 		caller.ServicePrincipalID = c.ObjectID
 	}
@@ -72,6 +76,9 @@ type wireClaims struct {
 	TID      string   `json:"tid"`
 	UTI      string   `json:"uti"`
 	Ver      string   `json:"ver"`
+	UPN      string   `json:"upn"`
+	PrefUser string   `json:"preferred_username"`
+	Name     string   `json:"name"`
 }
 
 // Verifier checks access tokens against the in-memory key set.
@@ -114,11 +121,12 @@ func (v *Verifier) VerifyAccessToken(raw string, now time.Time) (*AccessClaims, 
 	c := &AccessClaims{
 		Audience: w.Aud, Issuer: w.Iss, TenantID: tid, ObjectID: w.OID, Subject: w.Sub,
 		AppID: w.AppID, AppAuth: w.AppIDACR, IDType: w.IDTyp, Version: w.Ver,
-		Roles: w.Roles, Scopes: strings.Fields(w.Scp), TokenID: w.UTI, KeyID: key.KID,
+		Roles: w.Roles, Scopes: strings.Fields(w.Scp), UserPrincipalName: w.UPN, Name: w.Name, TokenID: w.UTI, KeyID: key.KID,
 		IssuedAt: time.Unix(w.Iat, 0), NotBefore: time.Unix(w.Nbf, 0), Expiry: time.Unix(w.Exp, 0),
 	}
 	if w.Ver == "2.0" {
 		c.AppID, c.AppAuth = w.Azp, w.AzpACR
+		c.UserPrincipalName = w.PrefUser
 	}
 	return c, nil
 }

@@ -246,6 +246,10 @@ func SchemaFor(kind iam.Kind) *Schema {
 		return DirectoryObjectSchema
 	case KindAppRoleAssignment:
 		return AppRoleAssignmentSchema
+	case iam.KindSignIn:
+		return SignInSchema
+	case iam.KindOAuth2PermissionGrant:
+		return OAuth2PermissionGrantSchema
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 var allSchemas = []*Schema{
 	UserSchema, GroupSchema, ApplicationSchema, ServicePrincipalSchema, AdministrativeUnitSchema,
 	DomainSchema, DirectoryAuditSchema, DirectoryObjectSchema, AppRoleAssignmentSchema,
+	SignInSchema, OAuth2PermissionGrantSchema,
 }
 
 // TestUserSchemaMatchesTable re-reads the filter table independently and

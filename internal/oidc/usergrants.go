@@ -1,0 +1,302 @@
+package oidc
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ostiary/ostiary/internal/authn"
+	"github.com/ostiary/ostiary/internal/iam"
+	"github.com/ostiary/ostiary/internal/tokens"
+)
+
+// Users signs users in and keeps their refresh tokens (package authn).
+// Errors carry AADSTS codes.
+type Users interface {
+	AuthenticatePassword(ctx context.Context, tenantID, username, password, ip string, now time.Time) (*iam.User, error)
+	LookupClient(ctx context.Context, tenantID, clientID string) (*authn.Client, bool, error)
+	DelegatedScopes(ctx context.Context, tenantID, clientSPID, userID, resource string) (*authn.DelegatedGrant, error)
+	UserWids(ctx context.Context, tenantID, userID string) ([]string, error)
+	LoadUser(ctx context.Context, tenantID, userID string, issued time.Time) (*authn.SignedInUser, error)
+	IssueRefreshToken(ctx context.Context, rt authn.RefreshToken, now time.Time) (string, error)
+	CheckRefreshToken(ctx context.Context, tenantID, clientAppID, raw string, now time.Time) (*authn.RefreshToken, error)
+	RotateRefreshToken(ctx context.Context, rt *authn.RefreshToken, scopes []string, now time.Time) (string, error)
+}
+
+// UserTokenIssuer signs user access tokens and ID tokens.
+type UserTokenIssuer interface {
+	IssueUserToken(req tokens.UserTokenRequest) (tokens.Token, error)
+	IssueIDToken(req tokens.IDTokenRequest) (tokens.Token, error)
+}
+
+// Codes of the user grants.
+const (
+	codeConsentRequired = 65001
+)
+
+// userTenant resolves the tenant of a user flow. On /common and
+// /organizations the user's home tenant is the one owning the domain of
+// the user name; /consumers (personal accounts) has no users here.
+func (h *Handler) userTenant(ctx context.Context, segment, username string) (iam.Tenant, error) {
+	switch tenantAlias(segment) {
+	case aliasConsumers:
+		return iam.Tenant{}, aadsts(codeNotOnCommon, "The grant type is not supported over the /consumers endpoint: personal Microsoft accounts cannot sign in here. Please use the /organizations or tenant-specific endpoint.")
+	case aliasCommon, aliasOrganizations:
+		at := strings.LastIndexByte(username, '@')
+		if at < 0 {
+			return iam.Tenant{}, aadsts(50128, "Invalid domain name in the request: the user name must be a user principal name.")
+		}
+		return h.deps.Tenants.ResolveTenant(ctx, username[at+1:])
+	}
+	return h.deps.Tenants.ResolveTenant(ctx, segment)
+}
+
+// userClient authenticates the client of a user flow: a confidential
+// client with its secret, or a public client (one that allows public
+// client flows) with none.
+func (h *Handler) userClient(ctx context.Context, req *tokenRequest, tenantID string) (*authn.Client, tokens.ClientAuth, error) {
+	if req.client.id == "" {
+		return nil, 0, missingParameter("client_id")
+	}
+	switch {
+	case req.client.assertion != "":
+		return nil, 0, aadsts(codeAssertionUnsupported, "Client assertions are not supported by this server yet. Authenticate with a client secret.")
+	case req.client.hasSecret:
+		c, err := h.deps.Clients.AuthenticateClientSecret(ctx, tenantID, req.client.id, req.client.secret, req.now)
+		if err != nil {
+			return nil, 0, err
+		}
+		return c, tokens.ClientAuthSecret, nil
+	}
+	c, public, err := h.deps.Users.LookupClient(ctx, tenantID, req.client.id)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !public {
+		return nil, 0, aadsts(codeCredentialRequired, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+	}
+	return c, tokens.ClientAuthNone, nil
+}
+
+// userTokens is what a user grant resolved, ready for issuance.
+type userTokens struct {
+	tenantID   string
+	client     *authn.Client
+	clientAuth tokens.ClientAuth
+	user       iam.User
+	wids       []string
+	scope      *userScope
+	// newFamily issues a first refresh token; rotate replaces a used one.
+	rotate *authn.RefreshToken
+}
+
+// issueUserTokens checks consent for the requested scopes and issues the
+// access token, and the ID token, refresh token and client_info when asked.
+func (h *Handler) issueUserTokens(ctx context.Context, req *tokenRequest, ut *userTokens) (*tokenResponse, error) {
+	grant, err := h.deps.Users.DelegatedScopes(ctx, ut.tenantID, ut.client.ServicePrincipal.ID, ut.user.ID, ut.scope.resource)
+	if err != nil {
+		return nil, err
+	}
+	req.log.resourceID, req.log.resource = grant.AppID, grant.DisplayName
+	scp, echo, ok := ut.scope.granted(grant.Granted, grant.Scopes, grant.Identifier)
+	if !ok || ut.scope.all && len(scp) == 0 && len(ut.scope.values) == 0 && ut.scope.spelled[".default"] != "" {
+		return nil, aadsts(codeConsentRequired, "The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource.",
+			ut.client.Application.AppID, deref(ut.client.Application.DisplayName))
+	}
+	info := tokens.UserInfo{ID: ut.user.ID, UserPrincipalName: ut.user.UserPrincipalName, DisplayName: deref(ut.user.DisplayName),
+		GivenName: deref(ut.user.GivenName), Surname: deref(ut.user.Surname), Mail: deref(ut.user.Mail)}
+	at, err := h.deps.UserTokens.IssueUserToken(tokens.UserTokenRequest{
+		TenantID: ut.tenantID, ClientAppID: ut.client.Application.AppID, ClientAuth: ut.clientAuth,
+		Resource: tokens.Resource{AppID: grant.AppID, Identifier: grant.Identifier, AccessTokenVersion: grant.AccessTokenVersion},
+		User:     info, Scopes: scp, Wids: ut.wids, AMR: []string{"pwd"}, Now: req.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := &tokenResponse{TokenType: "Bearer", Scope: strings.Join(echo, " "), ExpiresIn: at.ExpiresIn, ExtExpiresIn: at.ExpiresIn, AccessToken: at.Raw}
+	if ut.scope.oidc["openid"] {
+		id, err := h.deps.UserTokens.IssueIDToken(tokens.IDTokenRequest{TenantID: ut.tenantID, ClientAppID: ut.client.Application.AppID,
+			User: info, Email: ut.scope.oidc["email"], Nonce: req.form.Get("nonce"), Now: req.now})
+		if err != nil {
+			return nil, err
+		}
+		resp.IDToken = id.Raw
+	}
+	if req.form.Get("client_info") == "1" {
+		ci, _ := json.Marshal(struct {
+			UID  string `json:"uid"`
+			UTID string `json:"utid"`
+		}{ut.user.ID, ut.tenantID})
+		resp.ClientInfo = base64.RawURLEncoding.EncodeToString(ci)
+	}
+	// Rotation comes last, after everything that could refuse the request,
+	// so a refused refresh leaves the presented token usable.
+	switch {
+	case ut.rotate != nil:
+		if resp.RefreshToken, err = h.deps.Users.RotateRefreshToken(ctx, ut.rotate, ut.scope.requested(), req.now); err != nil {
+			return nil, err
+		}
+	case ut.scope.oidc["offline_access"]:
+		if resp.RefreshToken, err = h.deps.Users.IssueRefreshToken(ctx, authn.RefreshToken{TenantID: ut.tenantID,
+			UserID: ut.user.ID, ClientAppID: ut.client.Application.AppID, Scopes: ut.scope.requested()}, req.now); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// requested is the scope list to remember with a refresh token.
+func (us *userScope) requested() []string {
+	out := make([]string, 0, len(us.spelled)+len(us.oidc))
+	for _, v := range us.values {
+		out = append(out, us.spelled[strings.ToLower(v)])
+	}
+	if sp, ok := us.spelled[".default"]; ok {
+		out = append(out, sp)
+	}
+	for _, o := range oidcScopes {
+		if us.oidc[o] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (req *tokenRequest) noteUser(u *iam.User) {
+	req.log.userID, req.log.upn, req.log.userName = u.ID, u.UserPrincipalName, deref(u.DisplayName)
+}
+
+func (req *tokenRequest) noteClient(c *authn.Client) {
+	req.log.appID, req.log.appName = c.Application.AppID, deref(c.Application.DisplayName)
+}
+
+// passwordGrant is grant_type=password (ROPC): the client sends the user's
+// name and password. It cannot satisfy MFA, and works only for work
+// accounts (never on /consumers).
+type passwordGrant struct{ h *Handler }
+
+func (g passwordGrant) exchange(ctx context.Context, req *tokenRequest) (*tokenResponse, error) {
+	h := g.h
+	username, password := req.form.Get("username"), req.form.Get("password")
+	if username == "" {
+		return nil, missingParameter("username")
+	}
+	if !req.form.Has("password") {
+		return nil, missingParameter("password")
+	}
+	tenant, err := h.userTenant(ctx, req.segment, username)
+	if err != nil {
+		return nil, err
+	}
+	req.log.tenantID, req.log.appID, req.log.upn, req.log.interactive = tenant.ID, strings.ToLower(req.client.id), username, true
+	scope, err := parseUserScope(req.form.Get("scope"))
+	if err != nil {
+		return nil, err
+	}
+	client, auth, err := h.userClient(ctx, req, tenant.ID)
+	if err != nil {
+		return nil, err
+	}
+	req.noteClient(client)
+	user, err := h.deps.Users.AuthenticatePassword(ctx, tenant.ID, username, password, req.ip, req.now)
+	if user != nil {
+		req.noteUser(user)
+	}
+	if err != nil {
+		return nil, err
+	}
+	wids, err := h.deps.Users.UserWids(ctx, tenant.ID, user.ID)
+	if err != nil {
+		return nil, err
+	}
+	return h.issueUserTokens(ctx, req, &userTokens{tenantID: tenant.ID, client: client, clientAuth: auth, user: *user, wids: wids, scope: scope})
+}
+
+// refreshTokenGrant is grant_type=refresh_token: a new access token, for
+// any resource the client has consent for, and a new refresh token in
+// place of the one presented (rotation).
+type refreshTokenGrant struct{ h *Handler }
+
+func (g refreshTokenGrant) exchange(ctx context.Context, req *tokenRequest) (*tokenResponse, error) {
+	h := g.h
+	raw := req.form.Get("refresh_token")
+	if raw == "" {
+		return nil, missingParameter("refresh_token")
+	}
+	segTenant := ""
+	switch tenantAlias(req.segment) {
+	case aliasConsumers:
+		return nil, aadsts(codeNotOnCommon, "The grant type is not supported over the /consumers endpoint. Please use the /organizations or tenant-specific endpoint.")
+	case aliasCommon, aliasOrganizations:
+	default:
+		t, err := h.deps.Tenants.ResolveTenant(ctx, req.segment)
+		if err != nil {
+			return nil, err
+		}
+		segTenant = t.ID
+	}
+	tenantID := segTenant
+	if tenantID == "" {
+		tid, ok := authn.RefreshTokenTenant(raw)
+		if !ok {
+			return nil, aadsts(70000, "The provided value for the input parameter 'refresh_token' or 'assertion' is not valid.")
+		}
+		tenantID = tid
+	}
+	req.log.tenantID, req.log.appID = tenantID, strings.ToLower(req.client.id)
+	client, auth, err := h.userClient(ctx, req, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	req.noteClient(client)
+	rt, err := h.deps.Users.CheckRefreshToken(ctx, segTenant, client.Application.AppID, raw, req.now)
+	if rt != nil {
+		req.log.userID = rt.UserID
+	}
+	if authn.IsRefreshReuse(err) {
+		req.log.details = "Refresh token reuse detected: every refresh token of its family was revoked."
+		h.log.Warn("refresh token reuse: family revoked", "tenant", tenantID, "client", client.Application.AppID, "user", rt.UserID, "family", rt.FamilyID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := h.deps.Users.LoadUser(ctx, tenantID, rt.UserID, rt.IssuedAt)
+	if err != nil {
+		return nil, err
+	}
+	req.noteUser(&u.User)
+	scopeParam := req.form.Get("scope")
+	if strings.TrimSpace(scopeParam) == "" {
+		scopeParam = strings.Join(rt.Scopes, " ")
+	}
+	scope, err := parseUserScope(scopeParam)
+	if err != nil {
+		return nil, err
+	}
+	return h.issueUserTokens(ctx, req, &userTokens{tenantID: tenantID, client: client, clientAuth: auth, user: u.User,
+		wids: u.Wids, scope: scope, rotate: rt})
+}
+
+// userRealm answers MSAL's home realm discovery before a password sign-in
+// (TOKENS.md §2.4). Every account here is cloud-only, so the answer is
+// always Managed, whatever the name: it reveals nothing about which users
+// exist.
+func (h *Handler) userRealm(w http.ResponseWriter, r *http.Request) error {
+	username := r.PathValue("username")
+	domain := ""
+	if at := strings.LastIndexByte(username, '@'); at >= 0 {
+		domain = strings.ToLower(username[at+1:])
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]string{
+		"ver":                 "1.0",
+		"account_type":        "Managed",
+		"domain_name":         domain,
+		"cloud_instance_name": "microsoftonline.com",
+		"cloud_audience_urn":  "urn:federation:MicrosoftOnline",
+	})
+	return nil
+}
