@@ -51,8 +51,8 @@ type view struct {
 // project keeps the selected properties of one document (or the kind's
 // default set, or everything) and adds annotations.
 func (v *view) project(it item) (map[string]json.RawMessage, error) {
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(it.data, &all); err != nil {
+	all, err := members(it.data)
+	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "decode object")
 	}
 	delete(all, "x_verificationCode")
@@ -105,6 +105,96 @@ func (v *view) project(it item) (map[string]json.RawMessage, error) {
 		}
 	}
 	return out, nil
+}
+
+// members is json.Unmarshal of a document into map[string]json.RawMessage,
+// with the same result, at a tenth of the cost: every response renders its
+// objects through it, and Unmarshal decodes each value only to copy its
+// bytes. Once json.Valid has vouched for the document, its top-level
+// members are split by hand, each value a slice of data. A document that
+// is not an object, or has a key that would need unescaping, goes to
+// json.Unmarshal.
+func members(data []byte) (map[string]json.RawMessage, error) {
+	if !json.Valid(data) {
+		var m map[string]json.RawMessage
+		return m, json.Unmarshal(data, &m)
+	}
+	if m, ok := splitMembers(data); ok {
+		return m, nil
+	}
+	var m map[string]json.RawMessage
+	return m, json.Unmarshal(data, &m)
+}
+
+// splitMembers splits a valid JSON object into its members; ok is false
+// when data is not an object or a key has an escape or non-ASCII byte.
+func splitMembers(data []byte) (m map[string]json.RawMessage, ok bool) {
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '{' {
+		return nil, false
+	}
+	m = make(map[string]json.RawMessage, 32)
+	i = skipSpace(data, i+1)
+	if data[i] == '}' {
+		return m, true
+	}
+	for {
+		j := i + 1 // data[i] is the key's opening quote
+		for data[j] != '"' {
+			if data[j] == '\\' || data[j] >= 0x80 {
+				return nil, false
+			}
+			j++
+		}
+		key := string(data[i+1 : j])
+		i = skipSpace(data, skipSpace(data, j+1)+1) // past the colon
+		end := valueEnd(data, i)
+		m[key] = data[i:end:end]
+		i = skipSpace(data, end)
+		if data[i] == '}' {
+			return m, true
+		}
+		i = skipSpace(data, i+1) // past the comma
+	}
+}
+
+// valueEnd returns the index just past the valid JSON value at data[i].
+func valueEnd(data []byte, i int) int {
+	depth := 0
+	for ; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			for i++; data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // contextURL builds "@odata.context" for an entity set or entity.
@@ -188,12 +278,24 @@ func eventual(r *http.Request) bool {
 	return strings.EqualFold(strings.TrimSpace(r.Header.Get("ConsistencyLevel")), "eventual")
 }
 
-// castKinds maps a type-cast segment ("microsoft.graph.user") to kinds.
+// castName returns the type name of a qualified type-cast segment. Graph's
+// namespace is microsoft.graph and its $metadata declares the alias
+// "graph", which is just as valid in a URL; the Graph SDKs use the alias in
+// every cast (msgraph-sdk-go: /directory/deletedItems/graph.user).
+func castName(seg string) (string, bool) {
+	if name, ok := strings.CutPrefix(seg, "microsoft.graph."); ok {
+		return name, true
+	}
+	return strings.CutPrefix(seg, "graph.")
+}
+
+// castKinds maps a type-cast segment ("microsoft.graph.user", or
+// "graph.user" with the namespace alias) to kinds.
 func castKinds(seg string) ([]iam.Kind, error) {
 	if seg == "" {
 		return nil, nil
 	}
-	name, ok := strings.CutPrefix(seg, "microsoft.graph.")
+	name, ok := castName(seg)
 	if !ok {
 		return nil, errs.E(errs.Invalid, "Resource not found for the segment '%s'.", seg).WithCode("BadRequest")
 	}
