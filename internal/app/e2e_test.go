@@ -150,3 +150,49 @@ func TestErrorsHaveGraphShape(t *testing.T) {
 		})
 	}
 }
+
+// TestRelationCounts covers "/$count" under navigation properties and
+// casts, which the Graph SDKs build (…/members/graph.user/$count).
+func TestRelationCounts(t *testing.T) {
+	srv := apptest.New(t)
+	tok := srv.Token(t)
+	dom := srv.Creds.Domain
+	var users []string
+	for _, n := range []string{"cnt1", "cnt2", "cnt3"} {
+		r := srv.Do(t, "POST", "/v1.0/users", tok, newUser(n+"@"+dom, n))
+		if r.Status != 201 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+		users = append(users, r.JSON(t)["id"].(string))
+	}
+	r := srv.Do(t, "POST", "/v1.0/groups", tok, map[string]any{"displayName": "Counted", "mailEnabled": false, "mailNickname": "counted", "securityEnabled": true})
+	if r.Status != 201 {
+		t.Fatalf("group: %d %s", r.Status, r.Body)
+	}
+	gid := r.JSON(t)["id"].(string)
+	for _, u := range users[:2] {
+		if r := srv.Do(t, "POST", "/v1.0/groups/"+gid+"/members/$ref", tok, map[string]any{"@odata.id": srv.URL + "/v1.0/directoryObjects/" + u}); r.Status != 204 {
+			t.Fatalf("add member: %d %s", r.Status, r.Body)
+		}
+	}
+	if r := srv.Do(t, "DELETE", "/v1.0/users/"+users[2], tok, nil); r.Status != 204 {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	eventual := []string{"ConsistencyLevel", "eventual"}
+	for path, want := range map[string]string{
+		"/v1.0/groups/" + gid + "/members/$count":                       "2",
+		"/v1.0/groups/" + gid + "/members/graph.user/$count":            "2",
+		"/v1.0/groups/" + gid + "/members/microsoft.graph.group/$count": "0",
+		"/v1.0/users/" + users[0] + "/memberOf/graph.group/$count":      "1",
+		"/v1.0/users/" + users[0] + "/transitiveMemberOf/$count":        "1",
+		"/v1.0/directory/deletedItems/graph.user/$count":                "1",
+	} {
+		r := srv.Do(t, "GET", path, tok, nil, eventual...)
+		if r.Status != 200 || string(r.Body) != want || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
+			t.Errorf("%s: %d %q, want %s", path, r.Status, r.Body, want)
+		}
+	}
+	if r := srv.Do(t, "GET", "/v1.0/groups/"+gid+"/members/$count", tok, nil); r.Status != 400 {
+		t.Errorf("$count without ConsistencyLevel: %d %s", r.Status, r.Body)
+	}
+}

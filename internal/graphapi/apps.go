@@ -59,8 +59,7 @@ func (s *Server) spRoutes() {
 	s.appRoleAssignmentRoutes("servicePrincipals", iam.KindServicePrincipal)
 	s.appRoleAssignmentRoutes("users", iam.KindUser)
 	s.appRoleAssignmentRoutes("groups", iam.KindGroup)
-	rt.add("GET", "servicePrincipals/{id}/{nav}", s.listRelated(iam.KindServicePrincipal))
-	rt.add("GET", "servicePrincipals/{id}/{nav}/{cast}", s.listRelated(iam.KindServicePrincipal))
+	s.relatedRoutes("servicePrincipals", iam.KindServicePrincipal)
 	rt.add("POST", "servicePrincipals/{id}/{action}", s.memberAction(iam.KindServicePrincipal))
 }
 

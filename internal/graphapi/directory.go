@@ -42,6 +42,19 @@ func (s *Server) directoryRoutes() {
 		}
 		return s.writeEntity(w, rc, http.StatusOK, "directory/deletedItems", item{kind: o.Kind, data: o.Data}, &view{typed: true})
 	})
+	rt.add("GET", "directory/deletedItems/{cast}/$count", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		kinds, err := castKinds(rc.params["cast"])
+		if err != nil {
+			return err
+		}
+		if kinds == nil {
+			return errs.E(errs.Invalid, "A type cast is required before $count.").WithCode("Request_BadRequest")
+		}
+		return countOnly(w, r, func(q query.List) (int64, error) {
+			p, err := s.dir.ListDeleted(r.Context(), rc.caller, kinds[0], q)
+			return p.Count, err
+		})
+	})
 	rt.add("POST", "directory/deletedItems/{id}/restore", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		o, err := s.dir.Restore(r.Context(), rc.caller, rc.params["id"])
 		if err != nil {

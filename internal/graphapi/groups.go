@@ -15,8 +15,7 @@ func (s *Server) groupRoutes() {
 	rt.add("DELETE", "groups/{id}/members/{ref}/$ref", s.groupRef(false, iam.RelMember))
 	rt.add("POST", "groups/{id}/owners/$ref", s.groupRef(true, iam.RelOwner))
 	rt.add("DELETE", "groups/{id}/owners/{ref}/$ref", s.groupRef(false, iam.RelOwner))
-	rt.add("GET", "groups/{id}/{nav}", s.listRelated(iam.KindGroup))
-	rt.add("GET", "groups/{id}/{nav}/{cast}", s.listRelated(iam.KindGroup))
+	s.relatedRoutes("groups", iam.KindGroup)
 	rt.add("POST", "groups/{id}/{action}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		switch rc.params["action"] {
 		case "checkMemberGroups", "checkMemberObjects", "getMemberGroups", "getMemberObjects":

@@ -48,8 +48,25 @@ func (s *Server) resolveID(r *http.Request, rc *reqCtx, kind iam.Kind, key strin
 }
 
 // listRelated serves GET /{set}/{id}/{nav}[/{cast}].
-func (s *Server) listRelated(kind iam.Kind) handlerFunc {
+func (s *Server) listRelated(kind iam.Kind) handlerFunc { return s.related(kind, false) }
+
+// countRelated serves GET /{set}/{id}/{nav}[/{cast}]/$count: a bare
+// integer, with ConsistencyLevel: eventual, as Graph answers it.
+func (s *Server) countRelated(kind iam.Kind) handlerFunc { return s.related(kind, true) }
+
+// relatedRoutes mounts the navigation lists of a set and their counts.
+func (s *Server) relatedRoutes(set string, kind iam.Kind) {
+	s.routes.add("GET", set+"/{id}/{nav}", s.listRelated(kind))
+	s.routes.add("GET", set+"/{id}/{nav}/{cast}", s.listRelated(kind))
+	s.routes.add("GET", set+"/{id}/{nav}/$count", s.countRelated(kind))
+	s.routes.add("GET", set+"/{id}/{nav}/{cast}/$count", s.countRelated(kind))
+}
+
+func (s *Server) related(kind iam.Kind, countOnly bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		if countOnly && !eventual(r) {
+			return errs.E(errs.Invalid, "$count is not currently supported.").WithCode("Request_BadRequest")
+		}
 		nav := rc.params["nav"]
 		relDef, ok := relations[nav]
 		if !ok {
@@ -71,6 +88,9 @@ func (s *Server) listRelated(kind iam.Kind) handlerFunc {
 		if err != nil {
 			return err
 		}
+		if countOnly {
+			req.List.Count, req.List.Top, req.List.After = true, 1, nil
+		}
 		var page directory.Page[directory.Object]
 		if relDef.transitive {
 			if req.List.Filter != nil || req.List.Sort != nil {
@@ -82,6 +102,9 @@ func (s *Server) listRelated(kind iam.Kind) handlerFunc {
 		}
 		if err != nil {
 			return err
+		}
+		if countOnly {
+			return writeCount(w, page.Count)
 		}
 		set := "directoryObjects"
 		if len(kinds) == 1 {

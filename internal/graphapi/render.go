@@ -317,6 +317,11 @@ func countOnly(w http.ResponseWriter, r *http.Request, count func(query.List) (i
 	if err != nil {
 		return err
 	}
+	return writeCount(w, n)
+}
+
+// writeCount writes a "/$count" answer: the bare integer as text/plain.
+func writeCount(w http.ResponseWriter, n int64) error {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte(strconv.FormatInt(n, 10)))
 	return nil
