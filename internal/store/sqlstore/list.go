@@ -178,16 +178,23 @@ func (t *tx) list(kinds []iam.Kind, base func(*builder), q query.List) (store.Pa
 	if err != nil {
 		return page, err
 	}
-	// The page's keys are chosen first, in a subquery, and only their rows
-	// are read: SQLite sorts whole rows, documents included, so filtering
-	// an index range of thousands and sorting by another order would read
-	// and sort thousands of documents to keep a hundred. The subquery is
-	// answered from an index when the filter and sort are on columns.
+	// A filtered page in id order (Graph's order without $orderby) picks
+	// its keys first, in a subquery, and reads only their rows: SQLite
+	// sorts whole rows, documents included, so a filter answered by an
+	// index range of thousands (a display name prefix) would otherwise
+	// read and sort thousands of documents to keep a hundred. The subquery
+	// is answered from a covering index when the filter is on columns; it
+	// costs one more key lookup per row of the page otherwise. A sorted
+	// page is left alone: its index usually yields rows in order already.
+	keysFirst := q.Filter != nil && key.expr == ""
 	b.sql("SELECT ", objectCols)
 	if key.expr != "" {
 		b.sql(", ", key.expr)
 	}
-	b.sql(" FROM objects o WHERE (o.tenant_id, o.kind, o.id) IN (SELECT o.tenant_id, o.kind, o.id FROM objects o WHERE ")
+	b.sql(" FROM objects o WHERE ")
+	if keysFirst {
+		b.sql("(o.tenant_id, o.kind, o.id) IN (SELECT o.tenant_id, o.kind, o.id FROM objects o WHERE ")
+	}
 	base(b)
 	if q.Filter != nil {
 		b.sql(" AND ")
@@ -202,8 +209,11 @@ func (t *tx) list(kinds []iam.Kind, base func(*builder), q query.List) (store.Pa
 		}
 	}
 	key.orderBy(b)
-	b.sql(" LIMIT ").arg(n + 1).sql(")")
-	key.orderBy(b)
+	b.sql(" LIMIT ").arg(n + 1)
+	if keysFirst {
+		b.sql(")")
+		key.orderBy(b)
+	}
 
 	rows, err := t.query(b, "Listing objects failed.")
 	if err != nil {
