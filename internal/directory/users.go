@@ -97,6 +97,22 @@ func (s *Service) GetUser(ctx context.Context, c *iam.Caller, key string) (iam.U
 	})
 }
 
+// GetUserDocument is GetUser returning the stored document as it is, for
+// transports that render JSON anyway: the hot GET /users/{id} path then
+// skips a decode into iam.User and the encode back.
+func (s *Service) GetUserDocument(ctx context.Context, c *iam.Caller, key string) (Object, error) {
+	var out Object
+	if err := s.authorize(ctx, c, authz.UsersRead, iam.KindUser, key); err != nil {
+		return out, err
+	}
+	err := s.store.Read(ctx, func(r store.Reader) error {
+		o, err := s.userObject(r, c.TenantID, key)
+		out = Object{Kind: o.Kind, Data: o.Data}
+		return err
+	})
+	return out, err
+}
+
 // userObject finds a live user by id or UPN.
 func (s *Service) userObject(r store.Reader, tenantID, key string) (store.Object, error) {
 	if iam.IsGUID(key) {
