@@ -22,6 +22,7 @@ import (
 	"github.com/ostiary/ostiary/internal/oidc"
 	"github.com/ostiary/ostiary/internal/passwords"
 	"github.com/ostiary/ostiary/internal/secretbox"
+	"github.com/ostiary/ostiary/internal/signin"
 	"github.com/ostiary/ostiary/internal/store"
 	"github.com/ostiary/ostiary/internal/store/postgres"
 	"github.com/ostiary/ostiary/internal/store/sqlite"
@@ -155,7 +156,11 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	})
 	sts, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Now: a.now},
 		oidc.Deps{Tenants: clients, Clients: clients, Tokens: issuer, Keys: a.keys, SignIns: clients,
-			Users: clients, UserTokens: issuer, Log: a.log})
+			Users: clients, UserTokens: issuer, AccessTokens: verifier, Codes: clients, Log: a.log})
+	if err != nil {
+		return err
+	}
+	pages, err := signin.New(signin.Config{PublicURL: cfg.PublicURL, SessionLifetime: cfg.SignInSessionLifetime, Now: a.now, Log: a.log}, clients, sts)
 	if err != nil {
 		return err
 	}
@@ -167,6 +172,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 
 	mux := http.NewServeMux()
 	sts.Register(mux)
+	pages.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -30,7 +30,8 @@ var allowed = map[string][]string{
 	// Transports: HTTP in, services out; never the store.
 	"graphapi":       {"web", "directory", "tokens", "graphapi/odata", "errs", "iam", "query"},
 	"graphapi/odata": {"errs", "iam", "query"},
-	"oidc":           {"web", "tokens", "authn", "errs", "iam"},
+	"oidc":           {"web", "tokens", "authn", "oauth2", "errs", "iam"},
+	"signin":         {"web", "authn", "tokens", "oauth2", "errs", "iam"},
 	"web":            {"errs", "iam"},
 
 	// Services: rules, over the store contract.
@@ -56,6 +57,7 @@ var allowed = map[string][]string{
 	"errs":              {},
 	"graphperms":        {"iam"},
 	"iam":               {"errs"},
+	"oauth2":            {"errs"},
 	"passwords":         {"errs"},
 	"query":             {"errs"},
 	"secretbox":         {"errs"},

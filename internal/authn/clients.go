@@ -31,6 +31,8 @@ type Service struct {
 	// first failure is counted.
 	userLocks [userLockStripes]chan struct{}
 	dummy     dummyHash
+	// jtiPurge paces the purge of expired client assertion ids.
+	jtiPurge jtiPurger
 }
 
 // Config holds what user sign-in needs; the zero value serves clients only.

@@ -117,13 +117,17 @@ func RefreshTokenTenant(raw string) (string, bool) {
 }
 
 // IssueRefreshToken starts a new family for rt (a fresh sign-in) and
-// returns the token value.
+// returns the token value. The family's id is rt.FamilyID when set (the
+// authorization code grant names it after its code), else a new one.
 func (s *Service) IssueRefreshToken(ctx context.Context, rt RefreshToken, now time.Time) (string, error) {
 	raw, hash, err := newRefreshValue(rt.TenantID)
 	if err != nil {
 		return "", err
 	}
-	family := iam.NewID()
+	family := rt.FamilyID // an authorization code names its family, to revoke it on reuse
+	if family == "" {
+		family = iam.NewID()
+	}
 	err = s.st.Write(ctx, func(w store.Writer) error {
 		fd, _ := json.Marshal(familyDoc{UserID: rt.UserID, ClientID: rt.ClientAppID, Current: hash, Created: now.UTC()})
 		if err := w.Insert(store.Object{TenantID: rt.TenantID, Kind: iam.KindRefreshTokenFamily, ID: family, CreatedAt: now, Data: fd}); err != nil {

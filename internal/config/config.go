@@ -50,6 +50,9 @@ type Config struct {
 	// RefreshTokenLifetime is how long an unused refresh token stays
 	// valid; every use issues a new one (a sliding window).
 	RefreshTokenLifetime time.Duration
+	// SignInSessionLifetime bounds a browser sign-in session (single
+	// sign-on at the authorize endpoint).
+	SignInSessionLifetime time.Duration
 	// LockoutThreshold is the number of failed passwords that locks an
 	// account (smart lockout); LockoutDuration is the first lock, which
 	// doubles with each further lock.
@@ -82,19 +85,20 @@ type Bootstrap struct {
 // Default returns the configuration of a fresh local install.
 func Default() Config {
 	return Config{
-		Listen:               "127.0.0.1:8443",
-		DataDir:              "./ostiary-data",
-		InitialDomainSuffix:  "ostiary.test",
-		Argon2MemoryKiB:      19 * 1024,
-		Argon2Time:           2,
-		Argon2Threads:        1,
-		AccessTokenLifetime:  time.Hour,
-		RefreshTokenLifetime: 90 * 24 * time.Hour,
-		LockoutThreshold:     10,
-		LockoutDuration:      time.Minute,
-		KeyRotation:          30 * 24 * time.Hour,
-		LogLevel:             "info",
-		ShutdownTimeout:      15 * time.Second,
+		Listen:                "127.0.0.1:8443",
+		DataDir:               "./ostiary-data",
+		InitialDomainSuffix:   "ostiary.test",
+		Argon2MemoryKiB:       19 * 1024,
+		Argon2Time:            2,
+		Argon2Threads:         1,
+		AccessTokenLifetime:   time.Hour,
+		RefreshTokenLifetime:  90 * 24 * time.Hour,
+		SignInSessionLifetime: 24 * time.Hour,
+		LockoutThreshold:      10,
+		LockoutDuration:       time.Minute,
+		KeyRotation:           30 * 24 * time.Hour,
+		LogLevel:              "info",
+		ShutdownTimeout:       15 * time.Second,
 	}
 }
 
@@ -130,8 +134,9 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		c.PlainHTTP = b
 	}
 	for name, dst := range map[string]*time.Duration{
-		"OSTIARY_REFRESH_TOKEN_LIFETIME": &c.RefreshTokenLifetime,
-		"OSTIARY_LOCKOUT_DURATION":       &c.LockoutDuration,
+		"OSTIARY_REFRESH_TOKEN_LIFETIME":  &c.RefreshTokenLifetime,
+		"OSTIARY_SIGNIN_SESSION_LIFETIME": &c.SignInSessionLifetime,
+		"OSTIARY_LOCKOUT_DURATION":        &c.LockoutDuration,
 	} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
@@ -232,6 +237,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RefreshTokenLifetime < time.Hour || c.RefreshTokenLifetime > 365*24*time.Hour {
 		problems = append(problems, "refresh token lifetime must be between 1h and 365 days")
+	}
+	if c.SignInSessionLifetime < time.Minute || c.SignInSessionLifetime > 90*24*time.Hour {
+		problems = append(problems, "sign-in session lifetime must be between 1m and 90 days")
 	}
 	if c.LockoutThreshold < 1 || c.LockoutThreshold > 1000 {
 		problems = append(problems, "lockout threshold must be between 1 and 1000")

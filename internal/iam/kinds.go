@@ -32,6 +32,17 @@ const (
 	// counters and familiar IP addresses), keyed by the user's object id;
 	// authn owns it.
 	KindSignInState Kind = "signInState"
+	// KindSignInSession is a browser sign-in session, stored only by the
+	// SHA-256 hash of its cookie value (the object id); authn owns it.
+	KindSignInSession Kind = "signInSession"
+	// KindAuthCode is an authorization code, stored only by the SHA-256
+	// hash of its value (the object id); single use; authn owns it.
+	KindAuthCode Kind = "authCode"
+	// KindAssertionJTI records the jti of an accepted client assertion
+	// until the assertion expires, so it cannot be replayed; the id is the
+	// SHA-256 of client|jti and CreatedAt the end of the replay window.
+	// authn owns it.
+	KindAssertionJTI Kind = "assertionJti"
 )
 
 // DirectoryKinds are the kinds that are directoryObjects in Graph: they can

@@ -32,14 +32,7 @@ func (g clientCredentialsGrant) exchange(ctx context.Context, req *tokenRequest)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case req.client.assertion != "":
-		// Certificate credentials (private_key_jwt) come with the next issue.
-		return nil, aadsts(codeAssertionUnsupported, "Client assertions are not supported by this server yet. Authenticate with a client secret.")
-	case !req.client.hasSecret:
-		return nil, aadsts(codeCredentialRequired, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-	}
-	client, err := h.deps.Clients.AuthenticateClientSecret(ctx, tenant.ID, req.client.id, req.client.secret, req.now)
+	client, auth, err := h.confidentialClient(ctx, req, tenant.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +53,7 @@ func (g clientCredentialsGrant) exchange(ctx context.Context, req *tokenRequest)
 		TenantID:                 tenant.ID,
 		ClientAppID:              client.Application.AppID,
 		ClientServicePrincipalID: client.ServicePrincipal.ID,
-		ClientAuth:               tokens.ClientAuthSecret,
+		ClientAuth:               auth,
 		Resource: tokens.Resource{
 			AppID: res.AppID, Identifier: res.Identifier, AccessTokenVersion: res.AccessTokenVersion,
 		},

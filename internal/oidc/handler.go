@@ -35,6 +35,7 @@ type Tenants interface {
 // granted. Errors carry AADSTS codes (see package authn).
 type Clients interface {
 	AuthenticateClientSecret(ctx context.Context, tenantID, clientID, secret string, now time.Time) (*authn.Client, error)
+	AuthenticateClientAssertion(ctx context.Context, req authn.ClientAssertion) (*authn.Client, error)
 	GrantedAppRoles(ctx context.Context, tenantID, clientSPID, resource string) (*authn.ResourceGrant, error)
 }
 
@@ -77,6 +78,12 @@ type Deps struct {
 	// token); without them only client credentials is served.
 	Users      Users
 	UserTokens UserTokenIssuer
+	// Codes enables the authorization code grant (with Users and
+	// UserTokens).
+	Codes AuthCodes
+	// AccessTokens verifies the incoming user token of the on-behalf-of
+	// grant, which is served only with it and the user grants.
+	AccessTokens AccessTokenVerifier
 	// Log receives refused requests (info) and server errors; nil discards.
 	Log *slog.Logger
 }
@@ -127,6 +134,12 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if deps.Users != nil && deps.UserTokens != nil {
 		h.grants["password"] = passwordGrant{h}
 		h.grants["refresh_token"] = refreshTokenGrant{h}
+		if deps.Codes != nil {
+			h.grants["authorization_code"] = authorizationCodeGrant{h}
+		}
+		if deps.AccessTokens != nil {
+			h.grants[grantTypeJWTBearer] = onBehalfOfGrant{h}
+		}
 	}
 	return h, nil
 }

@@ -55,21 +55,14 @@ func (h *Handler) userTenant(ctx context.Context, segment, username string) (iam
 }
 
 // userClient authenticates the client of a user flow: a confidential
-// client with its secret, or a public client (one that allows public
-// client flows) with none.
+// client with its secret or certificate, or a public client (one that
+// allows public client flows) with none.
 func (h *Handler) userClient(ctx context.Context, req *tokenRequest, tenantID string) (*authn.Client, tokens.ClientAuth, error) {
 	if req.client.id == "" {
 		return nil, 0, missingParameter("client_id")
 	}
-	switch {
-	case req.client.assertion != "":
-		return nil, 0, aadsts(codeAssertionUnsupported, "Client assertions are not supported by this server yet. Authenticate with a client secret.")
-	case req.client.hasSecret:
-		c, err := h.deps.Clients.AuthenticateClientSecret(ctx, tenantID, req.client.id, req.client.secret, req.now)
-		if err != nil {
-			return nil, 0, err
-		}
-		return c, tokens.ClientAuthSecret, nil
+	if req.hasClientCredential() {
+		return h.confidentialClient(ctx, req, tenantID)
 	}
 	c, public, err := h.deps.Users.LookupClient(ctx, tenantID, req.client.id)
 	if err != nil {
@@ -91,6 +84,9 @@ type userTokens struct {
 	scope      *userScope
 	// newFamily issues a first refresh token; rotate replaces a used one.
 	rotate *authn.RefreshToken
+	// familyID names a new refresh token family (the authorization code
+	// grant's, so a reused code can revoke it); "" for a new id.
+	familyID string
 }
 
 // issueUserTokens checks consent for the requested scopes and issues the
@@ -141,7 +137,7 @@ func (h *Handler) issueUserTokens(ctx context.Context, req *tokenRequest, ut *us
 		}
 	case ut.scope.oidc["offline_access"]:
 		if resp.RefreshToken, err = h.deps.Users.IssueRefreshToken(ctx, authn.RefreshToken{TenantID: ut.tenantID,
-			UserID: ut.user.ID, ClientAppID: ut.client.Application.AppID, Scopes: ut.scope.requested()}, req.now); err != nil {
+			UserID: ut.user.ID, ClientAppID: ut.client.Application.AppID, Scopes: ut.scope.requested(), FamilyID: ut.familyID}, req.now); err != nil {
 			return nil, err
 		}
 	}

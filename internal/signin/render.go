@@ -1,0 +1,166 @@
+package signin
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ostiary/ostiary/internal/oauth2"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static/signin.css
+var stylesheet []byte
+
+const stylesheetPath = "/static/signin/signin.css"
+
+var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// field is a hidden form field.
+type field struct{ Name, Value string }
+
+// Page is what every page's layout reads.
+type Page struct {
+	Title      string
+	Stylesheet string
+}
+
+// loginView is the user name and password page.
+type loginView struct {
+	Page
+	Action   string
+	CSRF     string
+	Username string
+	Error    string
+	AppName  string
+	Hidden   []field
+}
+
+// errorView is a page that ends a flow with an error the browser cannot
+// take back to the client (a bad client_id or redirect_uri).
+type errorView struct {
+	Page
+	Heading string
+	Message string
+	Code    string
+	TraceID string
+}
+
+// formPostView carries an authorize response to the client's redirect URI
+// as a POSTed form (response_mode=form_post). Without script it cannot
+// submit itself: the user presses Continue.
+type formPostView struct {
+	Page
+	Action string
+	Fields []field
+}
+
+// signOutView asks the user to confirm signing out.
+type signOutView struct {
+	Page
+	Action   string
+	CSRF     string
+	Username string
+	Hidden   []field
+}
+
+// signedOutView says the user is signed out.
+type signedOutView struct {
+	Page
+}
+
+// csp is the Content-Security-Policy of every page: nothing but this
+// host's stylesheet, forms only to this host and the given origins.
+func csp(formOrigins ...string) string {
+	fa := "'self'"
+	seen := map[string]bool{}
+	for _, o := range formOrigins {
+		if o = oauth2.Origin(o); o != "" && !seen[o] {
+			seen[o] = true
+			fa += " " + o
+		}
+	}
+	return "default-src 'none'; style-src 'self'; img-src 'self'; form-action " + fa + "; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// render executes a page into a buffer and writes it with the page headers.
+func (h *Handler) render(w http.ResponseWriter, status int, name string, view any, formOrigins ...string) {
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, name, view); err != nil {
+		h.log.Error("sign-in page failed to render", "page", name, "err", err)
+		buf.Reset()
+		buf.WriteString("<!doctype html><title>Error</title><p>An internal error occurred.</p>")
+		status = http.StatusInternalServerError
+	}
+	pageHeaders(w, formOrigins...)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// pageHeaders sets the headers of every response of the pages, redirects
+// included (a redirect's body is HTML too).
+func pageHeaders(w http.ResponseWriter, formOrigins ...string) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", csp(formOrigins...))
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Pragma", "no-cache")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+}
+
+func newPage(title string) Page { return Page{Title: title, Stylesheet: stylesheetPath} }
+
+// showError renders the error page.
+func (h *Handler) showError(w http.ResponseWriter, status int, heading, code, message, traceID string) {
+	h.render(w, status, "error.html", errorView{Page: newPage(heading), Heading: heading, Code: code, Message: message, TraceID: traceID})
+}
+
+func serveStylesheet(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Type", "text/css; charset=utf-8")
+	hd.Set("Cache-Control", "public, max-age=86400")
+	hd.Set("Content-Security-Policy", "default-src 'none'")
+	_, _ = w.Write(stylesheet)
+}
+
+// hiddenFields turns parameters into sorted hidden fields, leaving out
+// names the page sets itself.
+func hiddenFields(form map[string][]string, skip ...string) []field {
+	var out []field
+	for _, k := range sortedKeys(form) {
+		if contains(skip, k) || len(form[k]) == 0 {
+			continue
+		}
+		out = append(out, field{Name: k, Value: form[k][0]})
+	}
+	return out
+}
+
+func sortedKeys(m map[string][]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && strings.Compare(keys[j-1], keys[j]) > 0; j-- {
+			keys[j-1], keys[j] = keys[j], keys[j-1]
+		}
+	}
+	return keys
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
