@@ -12,7 +12,8 @@ import (
 func (s *Server) domainRoutes() {
 	rt := &s.routes
 	mountEntity(s, entity[iam.Domain]{set: "domains", kind: iam.KindDomain,
-		list: s.dir.ListDomains, create: s.dir.AddDomain, get: s.dir.GetDomain, update: s.dir.UpdateDomain, del: s.dir.DeleteDomain})
+		list: s.dir.ListDomains, create: s.dir.AddDomain, get: s.dir.GetDomain, update: s.dir.UpdateDomain, del: s.dir.DeleteDomain,
+		listDoc: s.dir.ListDocuments})
 	rt.add("GET", "domains/{id}/verificationDnsRecords", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		recs, err := s.dir.VerificationDNSRecords(r.Context(), rc.caller, rc.params["id"])
 		if err != nil {
@@ -79,7 +80,8 @@ func (s *Server) adminUnitRoutes() {
 	const set = "directory/administrativeUnits"
 	mountEntity(s, entity[iam.AdministrativeUnit]{set: set, kind: iam.KindAdministrativeUnit,
 		list: s.dir.ListAdministrativeUnits, create: s.dir.CreateAdministrativeUnit, get: s.dir.GetAdministrativeUnit,
-		update: s.dir.UpdateAdministrativeUnit, del: s.dir.DeleteAdministrativeUnit})
+		update: s.dir.UpdateAdministrativeUnit, del: s.dir.DeleteAdministrativeUnit,
+		listDoc: s.dir.ListDocuments})
 	members := func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		kinds, err := castKinds(rc.params["cast"])
 		if err != nil {

@@ -14,6 +14,26 @@ import (
 // OData treatment: filter, search, sort, select, expand, count and paging.
 func listEntities[T any](s *Server, w http.ResponseWriter, r *http.Request, rc *reqCtx, kind iam.Kind, set string,
 	fetch func(q query.List) (directory.Page[T], error)) error {
+	return listItems(s, w, r, rc, kind, set, func(q query.List) (directory.Page[directory.Object], error) {
+		page, err := fetch(q)
+		if err != nil {
+			return directory.Page[directory.Object]{}, err
+		}
+		out := directory.Page[directory.Object]{Items: make([]directory.Object, 0, len(page.Items)), Next: page.Next, Count: page.Count}
+		for _, v := range page.Items {
+			it, err := itemOf(kind, v)
+			if err != nil {
+				return out, err
+			}
+			out.Items = append(out.Items, directory.Object{Kind: kind, Data: it.data})
+		}
+		return out, nil
+	})
+}
+
+// listItems is listEntities over stored documents.
+func listItems(s *Server, w http.ResponseWriter, r *http.Request, rc *reqCtx, kind iam.Kind, set string,
+	fetch func(q query.List) (directory.Page[directory.Object], error)) error {
 	req, err := parse(r, odata.SchemaFor(kind))
 	if err != nil {
 		return err
@@ -22,14 +42,7 @@ func listEntities[T any](s *Server, w http.ResponseWriter, r *http.Request, rc *
 	if err != nil {
 		return err
 	}
-	items := make([]item, 0, len(page.Items))
-	for _, v := range page.Items {
-		it, err := itemOf(kind, v)
-		if err != nil {
-			return err
-		}
-		items = append(items, it)
-	}
+	items := itemsOf(page.Items)
 	v := &view{sel: req.Select, defaults: defaultSets, expand: req.Expand}
 	if req.Expand != nil {
 		ids := make([]string, len(items))
@@ -97,6 +110,8 @@ type entity[T any] struct {
 	// getDoc, when set, serves GET on an item from the stored document
 	// without a typed round trip (the hot read path).
 	getDoc func(context.Context, *iam.Caller, string) (directory.Object, error)
+	// listDoc, when set, serves the collection from stored documents.
+	listDoc func(context.Context, *iam.Caller, iam.Kind, query.List) (directory.Page[directory.Object], error)
 	// count mounts "/{set}/$count".
 	count bool
 }
@@ -110,6 +125,11 @@ func mountEntity[T any](s *Server, e entity[T]) {
 		return func(q query.List) (directory.Page[T], error) { return e.list(r.Context(), rc.caller, q) }
 	}
 	rt.add("GET", e.set, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		if e.listDoc != nil {
+			return listItems(s, w, r, rc, e.kind, e.set, func(q query.List) (directory.Page[directory.Object], error) {
+				return e.listDoc(r.Context(), rc.caller, e.kind, q)
+			})
+		}
 		return listEntities(s, w, r, rc, e.kind, e.set, list(r, rc))
 	})
 	if e.count {

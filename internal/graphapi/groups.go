@@ -10,7 +10,8 @@ import (
 func (s *Server) groupRoutes() {
 	rt := &s.routes
 	mountEntity(s, entity[iam.Group]{set: "groups", kind: iam.KindGroup, count: true,
-		list: s.dir.ListGroups, create: s.dir.CreateGroup, get: s.dir.GetGroup, update: s.dir.UpdateGroup, del: s.dir.DeleteGroup})
+		list: s.dir.ListGroups, create: s.dir.CreateGroup, get: s.dir.GetGroup, update: s.dir.UpdateGroup, del: s.dir.DeleteGroup,
+		listDoc: s.dir.ListDocuments})
 	rt.add("POST", "groups/{id}/members/$ref", s.groupRef(true, iam.RelMember))
 	rt.add("DELETE", "groups/{id}/members/{ref}/$ref", s.groupRef(false, iam.RelMember))
 	rt.add("POST", "groups/{id}/owners/$ref", s.groupRef(true, iam.RelOwner))

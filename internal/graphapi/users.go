@@ -13,7 +13,7 @@ func (s *Server) userRoutes() {
 	rt := &s.routes
 	mountEntity(s, entity[iam.User]{set: "users", kind: iam.KindUser, count: true,
 		list: s.dir.ListUsers, create: s.dir.CreateUser, get: s.dir.GetUser, update: s.dir.UpdateUser, del: s.dir.DeleteUser,
-		getDoc: s.dir.GetUserDocument})
+		getDoc: s.dir.GetUserDocument, listDoc: s.dir.ListDocuments})
 	s.relatedRoutes("users", iam.KindUser)
 	rt.add("POST", "users/{id}/{action}", s.userAction)
 	rt.add("GET", "users/{id}/manager", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
