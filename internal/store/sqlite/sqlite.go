@@ -104,6 +104,9 @@ func Open(path string) (*sqlstore.DB, error) {
 		// Only SQLITE_BUSY (another process outlasting busy_timeout) is
 		// retryable; one more try is plenty.
 		MaxAttempts: 2,
+		// modernc.org/sqlite compiles every statement text anew; the hot
+		// reads are a few fixed texts.
+		CacheReadStatements: true,
 	}), nil
 }
 

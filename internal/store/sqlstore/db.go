@@ -46,6 +46,9 @@ type Config struct {
 	// MaxAttempts bounds how many times Write runs a closure whose
 	// transaction failed with a retryable error; 0 or 1 means no retry.
 	MaxAttempts int
+	// CacheReadStatements prepares read statements once per connection
+	// (see stmtCache); worth it where compiling a statement is costly.
+	CacheReadStatements bool
 }
 
 // DB is a store.Store over database/sql.
@@ -56,6 +59,8 @@ type DB struct {
 	readTx      sql.TxOptions
 	migrations  fs.FS
 	maxAttempts int
+	// stmts caches prepared read statements (nil: none are cached).
+	stmts *stmtCache
 }
 
 var _ store.Store = (*DB)(nil)
@@ -69,17 +74,27 @@ func New(c Config) *DB {
 	if c.MaxAttempts < 1 {
 		c.MaxAttempts = 1
 	}
-	return &DB{
+	db := &DB{
 		d: c.Dialect, write: c.Write, read: c.Read,
 		writeTx: c.WriteTx, readTx: c.ReadTx,
 		migrations: c.Migrations, maxAttempts: c.MaxAttempts,
 	}
+	if c.CacheReadStatements {
+		db.stmts = newStmtCache(c.Read)
+	}
+	return db
 }
 
 // Read runs fn in a read-only transaction. An error from fn is returned
 // unchanged; a panic rolls back and continues.
 func (db *DB) Read(ctx context.Context, fn func(store.Reader) error) error {
-	return db.run(ctx, db.read, db.readTx, func(t *tx) error { return fn(t) })
+	if db.stmts != nil {
+		db.stmts.prepareWanted(ctx)
+	}
+	return db.run(ctx, db.read, db.readTx, func(t *tx) error {
+		t.stmts = db.stmts
+		return fn(t)
+	})
 }
 
 // Write runs fn in a write transaction and commits if fn returns nil. An
@@ -199,6 +214,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	if db.stmts != nil {
+		db.stmts.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())

@@ -262,7 +262,7 @@ func (t *tx) list(kinds []iam.Kind, base func(*builder), q query.List) (store.Pa
 				return page, err
 			}
 		}
-		if err := t.tx.QueryRowContext(t.ctx, b.String(), b.args...).Scan(&page.Count); err != nil {
+		if err := t.queryRow(b.String(), b.args...).Scan(&page.Count); err != nil {
 			return page, t.wrap(err, "Counting objects failed.")
 		}
 	}

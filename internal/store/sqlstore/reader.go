@@ -19,6 +19,8 @@ type tx struct {
 	d   Dialect
 	ctx context.Context
 	tx  *sql.Tx
+	// stmts is set for read transactions on a store that caches statements.
+	stmts *stmtCache
 }
 
 var _ store.Writer = (*tx)(nil)
@@ -38,7 +40,7 @@ func (t *tx) exec(b *builder, msg string) (int64, error) {
 }
 
 func (t *tx) query(b *builder, msg string) (*sql.Rows, error) {
-	rows, err := t.tx.QueryContext(t.ctx, b.String(), b.args...)
+	rows, err := t.queryRows(b.String(), b.args...)
 	if err != nil {
 		return nil, t.wrap(err, msg)
 	}
@@ -48,7 +50,7 @@ func (t *tx) query(b *builder, msg string) (*sql.Rows, error) {
 // exists runs a "SELECT 1 ..." statement and reports whether it had a row.
 func (t *tx) exists(b *builder, msg string) (bool, error) {
 	var one int
-	err := t.tx.QueryRowContext(t.ctx, b.String(), b.args...).Scan(&one)
+	err := t.queryRow(b.String(), b.args...).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
@@ -111,7 +113,7 @@ func scanTenant(s interface{ Scan(...any) error }) (iam.Tenant, error) {
 func (t *tx) Tenant(id string) (iam.Tenant, error) {
 	b := newBuilder(t.d)
 	b.sql("SELECT ", tenantCols, " FROM tenants WHERE id = ").arg(id)
-	tn, err := scanTenant(t.tx.QueryRowContext(t.ctx, b.String(), b.args...))
+	tn, err := scanTenant(t.queryRow(b.String(), b.args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return tn, errs.E(errs.NotFound, "Tenant %q does not exist.", id)
 	}
@@ -129,7 +131,7 @@ func (t *tx) TenantByDomain(name string) (iam.Tenant, error) {
 		" WHERE o.kind = ", kindLiteral(iam.KindDomain), " AND o.key_fold = ").arg(fold(name)).
 		sql(" AND o.key_fold <> '' AND o.deleted_at IS NULL AND ",
 			t.d.JSON(JSONDoc{Expr: "o.data"}, []string{"isVerified"}, query.Bool), " = ").arg(true)
-	tn, err := scanTenant(t.tx.QueryRowContext(t.ctx, b.String(), b.args...))
+	tn, err := scanTenant(t.queryRow(b.String(), b.args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return tn, errs.E(errs.NotFound, "No tenant has the verified domain %q.", name)
 	}
@@ -230,7 +232,7 @@ func (t *tx) Get(tenantID string, kind iam.Kind, id string) (store.Object, error
 		b.sql("o.kind = ").arg(string(kind))
 	}
 	b.sql(" AND o.id = ").arg(id).sql(" ORDER BY o.kind LIMIT 1")
-	o, err := scanObject(t.tx.QueryRowContext(t.ctx, b.String(), b.args...))
+	o, err := scanObject(t.queryRow(b.String(), b.args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, notFound(kind, id)
 	}
@@ -257,7 +259,7 @@ func (t *tx) GetByKey(tenantID string, kind iam.Kind, key string) (store.Object,
 	b.sql("SELECT ", objectCols, " FROM objects o WHERE o.tenant_id = ").arg(tenantID).
 		sql(" AND o.kind = ").arg(string(kind)).sql(" AND o.key_fold = ").arg(fold(key)).
 		sql(" AND o.key_fold <> '' AND o.deleted_at IS NULL")
-	o, err := scanObject(t.tx.QueryRowContext(t.ctx, b.String(), b.args...))
+	o, err := scanObject(t.queryRow(b.String(), b.args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, notFound(kind, key)
 	}
@@ -425,7 +427,7 @@ func (t *tx) LinkByID(tenantID string, rel iam.Rel, id string) (store.Link, erro
 	b := newBuilder(t.d)
 	b.sql("SELECT ", linkCols, " FROM links WHERE tenant_id = ").arg(tenantID).
 		sql(" AND rel = ").arg(string(rel)).sql(" AND id = ").arg(id).sql(" AND id <> ''")
-	l, err := scanLink(t.tx.QueryRowContext(t.ctx, b.String(), b.args...))
+	l, err := scanLink(t.queryRow(b.String(), b.args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, errs.E(errs.NotFound, "Resource '%s' does not exist.", id)
 	}
