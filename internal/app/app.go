@@ -45,6 +45,7 @@ type App struct {
 	store   *sqlstore.DB
 	dir     *directory.Service
 	keys    *tokens.Keys
+	clients *authn.Service
 	handler http.Handler
 }
 
@@ -154,9 +155,10 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Lockout:              authn.LockoutPolicy{Threshold: cfg.LockoutThreshold, Duration: cfg.LockoutDuration},
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime,
 	})
+	a.clients = clients
 	sts, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Now: a.now},
 		oidc.Deps{Tenants: clients, Clients: clients, Tokens: issuer, Keys: a.keys, SignIns: clients,
-			Users: clients, UserTokens: issuer, AccessTokens: verifier, Codes: clients, Log: a.log})
+			Users: clients, UserTokens: issuer, AccessTokens: verifier, Codes: clients, DeviceCodes: clients, Consent: clients, Log: a.log})
 	if err != nil {
 		return err
 	}
@@ -164,6 +166,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	pages.EnableConsent(consentPages{sts: sts, dir: a.dir})
 	graph := graphapi.New(a.dir, verifier, cfg.PublicURL, a.now, a.log)
 
 	reg := prometheus.NewRegistry()
@@ -173,6 +176,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	mux := http.NewServeMux()
 	sts.Register(mux)
 	pages.Register(mux)
+	pages.RegisterDeviceLogin(mux, clients)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

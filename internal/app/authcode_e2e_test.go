@@ -374,9 +374,13 @@ func TestAuthorizeErrors(t *testing.T) {
 	if p := b.do(t, "GET", w.authorizeURL(challenge, "prompt", "login"), nil); p.status != 200 || !strings.Contains(p.body, `name="password"`) {
 		t.Errorf("prompt=login: %d", p.status)
 	}
-	// Missing consent goes back as consent_required.
+	// Missing consent shows the consent page; with prompt=none it goes
+	// back as consent_required.
 	call(t, w.srv, "DELETE", "/v1.0/oauth2PermissionGrants/"+w.grant, w.tok, nil, 204)
-	loc := b.do(t, "GET", w.authorizeURL(challenge), nil).location(t)
+	if p := b.do(t, "GET", w.authorizeURL(challenge), nil); p.status != 200 || !strings.Contains(p.body, "Permissions requested") {
+		t.Errorf("no consent: want the consent page, got %d", p.status)
+	}
+	loc := b.do(t, "GET", w.authorizeURL(challenge, "prompt", "none"), nil).location(t)
 	if loc.Query().Get("error") != "consent_required" || !strings.HasPrefix(loc.Query().Get("error_description"), "AADSTS65001") {
 		t.Errorf("no consent: %s", loc)
 	}

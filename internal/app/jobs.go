@@ -16,6 +16,8 @@ const (
 func (a *App) runJobs(ctx context.Context) {
 	keyTick := time.NewTicker(keyJobEvery)
 	purgeTick := time.NewTicker(purgeJobEvery)
+	cleanupTick := time.NewTicker(cleanupJobEvery)
+	defer cleanupTick.Stop()
 	defer keyTick.Stop()
 	defer purgeTick.Stop()
 	owner := a.cfg.Listen + "/" + time.Now().String()
@@ -34,6 +36,8 @@ func (a *App) runJobs(ctx context.Context) {
 			}
 		case <-purgeTick.C:
 			a.purge(ctx, owner)
+		case <-cleanupTick.C:
+			a.cleanup(ctx, owner)
 		}
 	}
 }

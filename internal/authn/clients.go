@@ -33,6 +33,8 @@ type Service struct {
 	dummy     dummyHash
 	// jtiPurge paces the purge of expired client assertion ids.
 	jtiPurge jtiPurger
+	// devicePurge paces the purge of expired device codes.
+	devicePurge jtiPurger
 }
 
 // Config holds what user sign-in needs; the zero value serves clients only.

@@ -49,6 +49,9 @@ const (
 	GrantsCreate      = "microsoft.directory/oAuth2PermissionGrants/create"
 	GrantsUpdate      = "microsoft.directory/oAuth2PermissionGrants/basic/update"
 	GrantsDelete      = "microsoft.directory/oAuth2PermissionGrants/allProperties/allTasks"
+
+	AuthorizationPolicyRead   = "microsoft.directory/authorizationPolicy/standard/read"
+	AuthorizationPolicyUpdate = "microsoft.directory/authorizationPolicy/allProperties/allTasks"
 )
 
 type grant struct {
@@ -132,5 +135,12 @@ var appPermissions = map[string]grant{
 	GrantsCreate: {any: []string{"DelegatedPermissionGrant.ReadWrite.All"}},
 	GrantsUpdate: {any: []string{"DelegatedPermissionGrant.ReadWrite.All"}},
 	GrantsDelete: {any: []string{"DelegatedPermissionGrant.ReadWrite.All"}},
+
+	// The authorization policy (what default users may do, user consent
+	// among it), as Graph's policy permissions decide: reading needs
+	// Policy.Read.All, writing Policy.ReadWrite.Authorization. Directory.*
+	// does not cover policies.
+	AuthorizationPolicyRead:   {any: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}},
+	AuthorizationPolicyUpdate: {any: []string{"Policy.ReadWrite.Authorization"}},
 	// Permanent deletion is checked again per kind by the directory service.
 }

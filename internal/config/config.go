@@ -53,6 +53,9 @@ type Config struct {
 	// SignInSessionLifetime bounds a browser sign-in session (single
 	// sign-on at the authorize endpoint).
 	SignInSessionLifetime time.Duration
+	// SignInLogRetention is how long sign-in log records are kept (Entra
+	// keeps them 30 days); the hourly cleanup deletes older ones.
+	SignInLogRetention time.Duration
 	// LockoutThreshold is the number of failed passwords that locks an
 	// account (smart lockout); LockoutDuration is the first lock, which
 	// doubles with each further lock.
@@ -94,6 +97,7 @@ func Default() Config {
 		AccessTokenLifetime:   time.Hour,
 		RefreshTokenLifetime:  90 * 24 * time.Hour,
 		SignInSessionLifetime: 24 * time.Hour,
+		SignInLogRetention:    30 * 24 * time.Hour,
 		LockoutThreshold:      10,
 		LockoutDuration:       time.Minute,
 		KeyRotation:           30 * 24 * time.Hour,
@@ -136,6 +140,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	for name, dst := range map[string]*time.Duration{
 		"OSTIARY_REFRESH_TOKEN_LIFETIME":  &c.RefreshTokenLifetime,
 		"OSTIARY_SIGNIN_SESSION_LIFETIME": &c.SignInSessionLifetime,
+		"OSTIARY_SIGNIN_LOG_RETENTION":    &c.SignInLogRetention,
 		"OSTIARY_LOCKOUT_DURATION":        &c.LockoutDuration,
 	} {
 		if v := getenv(name); v != "" {
@@ -240,6 +245,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SignInSessionLifetime < time.Minute || c.SignInSessionLifetime > 90*24*time.Hour {
 		problems = append(problems, "sign-in session lifetime must be between 1m and 90 days")
+	}
+	if c.SignInLogRetention < 24*time.Hour || c.SignInLogRetention > 3650*24*time.Hour {
+		problems = append(problems, "sign-in log retention must be between 1 day and 3650 days")
 	}
 	if c.LockoutThreshold < 1 || c.LockoutThreshold > 1000 {
 		problems = append(problems, "lockout threshold must be between 1 and 1000")

@@ -134,6 +134,9 @@ func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (TenantCred
 		if err := b.app(spec.ClientID, spec.ClientSecret, graphSP); err != nil {
 			return err
 		}
+		if err := b.authorizationPolicy(); err != nil {
+			return err
+		}
 		return record(w, sys, now, audit.Entry{Category: audit.DirectoryManagement, Activity: "Create company", OperationType: "Add",
 			Targets: []iam.TargetResource{{ID: t.ID, DisplayName: &t.DisplayName, Type: "Company", ModifiedProperties: []iam.ModifiedProperty{}}}})
 	})

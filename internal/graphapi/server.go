@@ -48,6 +48,7 @@ func New(dir *directory.Service, verifier TokenVerifier, publicURL string, now f
 	s.spRoutes()
 	s.directoryRoutes()
 	s.domainRoutes()
+	s.policyRoutes()
 	return s
 }
 

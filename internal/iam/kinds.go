@@ -43,6 +43,13 @@ const (
 	// SHA-256 of client|jti and CreatedAt the end of the replay window.
 	// authn owns it.
 	KindAssertionJTI Kind = "assertionJti"
+	// KindDeviceCode is a device authorization (RFC 8628), stored only by
+	// the SHA-256 hash of its device_code (the object id); authn owns it.
+	KindDeviceCode Kind = "deviceCode"
+	// KindDeviceUserCode maps the SHA-256 of a normalised user code to its
+	// device code. It lives outside any tenant (tenant id ""), because the
+	// device login page has no tenant in its URL; authn owns it.
+	KindDeviceUserCode Kind = "deviceUserCode"
 )
 
 // DirectoryKinds are the kinds that are directoryObjects in Graph: they can

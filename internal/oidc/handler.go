@@ -84,6 +84,11 @@ type Deps struct {
 	// AccessTokens verifies the incoming user token of the on-behalf-of
 	// grant, which is served only with it and the user grants.
 	AccessTokens AccessTokenVerifier
+	// Consent describes consent pages (PendingConsent); nil disables them.
+	Consent ConsentDescriber
+	// DeviceCodes enables the device code grant and its devicecode
+	// endpoint (with Users and UserTokens).
+	DeviceCodes DeviceCodes
 	// Log receives refused requests (info) and server errors; nil discards.
 	Log *slog.Logger
 }
@@ -140,6 +145,10 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		if deps.AccessTokens != nil {
 			h.grants[grantTypeJWTBearer] = onBehalfOfGrant{h}
 		}
+		if deps.DeviceCodes != nil {
+			h.grants[grantTypeDeviceCode] = deviceCodeGrant{h}
+			h.grants[grantTypeDeviceCodeShort] = deviceCodeGrant{h}
+		}
 	}
 	return h, nil
 }
@@ -154,6 +163,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{tenant}/oauth2/v2.0/token", h.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return aadsts(codeWrongVerb, "The endpoint only accepts POST, OPTIONS requests. Received a GET request.")
 	}))
+	h.registerUserInfo(mux)
+	h.registerDeviceCode(mux)
 }
 
 // handle adapts an error-returning handler.

@@ -102,6 +102,7 @@ func (h *Handler) issueUserTokens(ctx context.Context, req *tokenRequest, ut *us
 		return nil, aadsts(codeConsentRequired, "The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource.",
 			ut.client.Application.AppID, deref(ut.client.Application.DisplayName))
 	}
+	scp = grantedOIDCScopes(scp, ut.scope, grant)
 	info := tokens.UserInfo{ID: ut.user.ID, UserPrincipalName: ut.user.UserPrincipalName, DisplayName: deref(ut.user.DisplayName),
 		GivenName: deref(ut.user.GivenName), Surname: deref(ut.user.Surname), Mail: deref(ut.user.Mail)}
 	at, err := h.deps.UserTokens.IssueUserToken(tokens.UserTokenRequest{

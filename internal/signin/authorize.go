@@ -95,7 +95,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	ar := &authzRequest{form: form, segment: r.PathValue("tenant"), state: form.Get("state")}
 	loginPost := r.Method == http.MethodPost && form.Get("ostiary_login") == "1"
-	if loginPost && !h.checkCSRF(r, form) {
+	consentPost := r.Method == http.MethodPost && !loginPost && form.Has(consentField)
+	if (loginPost || consentPost) && !h.checkCSRF(r, form) {
 		h.showError(w, http.StatusForbidden, "Sign-in failed", "", "This sign-in page expired or did not come from this site. Go back to the application and sign in again.", "")
 		return
 	}
@@ -131,6 +132,9 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		if ss == nil {
 			return // the page was rendered again with the error
 		}
+	} else if consentPost {
+		h.answerConsent(w, r, ar, ss, user)
+		return
 	} else {
 		prompt := form.Get("prompt")
 		switch prompt {
@@ -141,9 +145,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if prompt == "login" || prompt == "consent" || prompt == "select_account" {
-			// consent and select_account have no page of their own yet:
-			// both ask for the password again, as login does.
+		if prompt == "login" || prompt == "select_account" || prompt == "consent" && h.consent == nil {
+			// select_account has no page of its own yet: it asks for the
+			// password again, as login does. consent shows the consent
+			// page (consent.go) when it is enabled.
 			ss, user = nil, nil
 		}
 		if ss == nil {
@@ -349,6 +354,9 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, ar *authzReq
 	v := loginView{Page: newPage("Sign in to your account"), Action: "/" + url.PathEscape(ar.segment) + "/oauth2/v2.0/authorize",
 		CSRF: h.csrfToken(w, r), Username: username, Error: errMsg,
 		Hidden: hiddenFields(ar.form, "username", "password", csrfField, "ostiary_login", "prompt")}
+	if h.consent != nil && ar.form.Get("prompt") == "consent" {
+		v.Hidden = append(v.Hidden, field{Name: "prompt", Value: "consent"}) // the consent page follows the sign-in
+	}
 	if ar.client != nil {
 		v.AppName = deref(ar.client.Application.DisplayName)
 	}
@@ -365,10 +373,13 @@ func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, ar *authzReq
 		h.showError(w, http.StatusBadRequest, "Sign-in failed", "AADSTS90023", "The request could not be completed.", "")
 		return
 	}
+	if h.consentStep(w, r, ar, user) {
+		return // the consent page, or the page saying an admin must consent
+	}
 	if err := h.scopes.CheckUserScopes(ctx, ar.tenantID, ar.client, user.User.ID, ar.form.Get("scope")); err != nil {
-		// No consent page in this slice: a missing consent goes back to
-		// the client as consent_required (AADSTS65001), as Entra answers
-		// prompt=none.
+		// Without the consent page (or with prompt=none) a missing
+		// consent goes back to the client as consent_required
+		// (AADSTS65001), as Entra answers prompt=none.
 		h.redirectError(w, r, ar, fromErr(err))
 		return
 	}

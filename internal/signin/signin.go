@@ -77,8 +77,11 @@ type Handler struct {
 	secure bool
 	dir    Directory
 	scopes Scopes
-	log    *slog.Logger
-	now    func() time.Time
+	// consent enables the consent page (consent.go); nil sends
+	// consent_required to the client instead.
+	consent Consent
+	log     *slog.Logger
+	now     func() time.Time
 }
 
 // New builds the handler.

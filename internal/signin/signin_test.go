@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/ostiary/ostiary/internal/authn"
 )
 
 // TestCSP: the policy never allows script or inline style, and adds only
@@ -26,6 +28,8 @@ func TestTemplatesHaveNoScript(t *testing.T) {
 		"formpost.html":  formPostView{Page: newPage("t"), Action: "http://localhost:1/", Fields: []field{{"code", hostile}}},
 		"signout.html":   signOutView{Page: newPage("t"), Action: "/x", CSRF: "c", Username: hostile},
 		"signedout.html": signedOutView{Page: newPage("t")},
+		"consent.html": consentView{Page: newPage("t"), Action: "/x", CSRF: "c", AppName: hostile, PublisherDomain: hostile, Username: hostile,
+			Scopes: []authn.ConsentScope{{Value: "v", DisplayName: hostile, Description: hostile}}, Hidden: []field{{"state", hostile}}},
 	}
 	for name, v := range views {
 		var buf bytes.Buffer

@@ -1,0 +1,368 @@
+package signin
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ostiary/ostiary/internal/authn"
+	"github.com/ostiary/ostiary/internal/errs"
+)
+
+// DeviceCodes is what the device login page needs from the device code
+// store (package authn). Errors carry AADSTS codes.
+type DeviceCodes interface {
+	LookupUserCode(ctx context.Context, userCode string, now time.Time) (*authn.DeviceCode, error)
+	ApproveDeviceCode(ctx context.Context, a authn.DeviceApproval, now time.Time) error
+	DeclineDeviceCode(ctx context.Context, userCode, tenantID string, code int, now time.Time) error
+}
+
+// deviceLoginPath is the device login page; the token service announces
+// it as verification_uri.
+const deviceLoginPath = "/devicelogin"
+
+// Limits on wrong user codes: a user code has about 35 bits, so guessing
+// must be slow. Every lookup that fails (unknown, expired or used code)
+// counts, per client address and per browser (its CSRF cookie); past the
+// limit the page refuses codes until the window ends.
+const (
+	userCodeMaxFailures = 10
+	userCodeWindow      = 15 * time.Minute
+	// userCodeTrackedKeys bounds the limiter's memory; beyond it, expired
+	// entries are swept and new keys are not tracked until there is room.
+	userCodeTrackedKeys = 10000
+)
+
+// deviceLogin serves the device login page (RFC 8628 §3.3): the user
+// enters the code shown by the device, signs in (or reuses the browser
+// session of the code's tenant), and confirms or cancels.
+type deviceLogin struct {
+	h     *Handler
+	codes DeviceCodes
+	limit *attemptLimiter
+}
+
+// RegisterDeviceLogin mounts the device login page, GET|POST /devicelogin.
+func (h *Handler) RegisterDeviceLogin(mux *http.ServeMux, codes DeviceCodes) {
+	d := &deviceLogin{h: h, codes: codes, limit: newAttemptLimiter(userCodeMaxFailures, userCodeWindow, userCodeTrackedKeys)}
+	mux.HandleFunc("GET "+deviceLoginPath, d.serve)
+	mux.HandleFunc("POST "+deviceLoginPath, d.serve)
+}
+
+// deviceCodeView asks for the user code.
+type deviceCodeView struct {
+	Page
+	Action string
+	CSRF   string
+	Code   string
+	Error  string
+}
+
+// deviceConfirmView asks the signed-in user to confirm the application.
+type deviceConfirmView struct {
+	Page
+	Action   string
+	CSRF     string
+	AppName  string
+	Username string
+	UserCode string
+}
+
+// deviceDoneView ends the flow.
+type deviceDoneView struct {
+	Page
+	Heading string
+	Message string
+}
+
+// Messages of the device login page.
+const (
+	msgBadUserCode   = "That code didn't work. Check the code and try again."
+	msgExpiredCode   = "That code has expired. Go back to your device to get a new code, and try again."
+	msgUsedCode      = "That code was already used. Go back to your device to get a new code, and try again."
+	msgTooManyCodes  = "Too many codes were entered that didn't work. Wait a few minutes and try again."
+	msgDeviceExpired = "This page expired or did not come from this site. Enter the code again."
+)
+
+func (d *deviceLogin) serve(w http.ResponseWriter, r *http.Request) {
+	pageHeaders(w)
+	h := d.h
+	if r.Method != http.MethodPost {
+		d.showCode(w, r, "", "", http.StatusOK)
+		return
+	}
+	form, err := params(w, r)
+	if err != nil {
+		h.showError(w, http.StatusBadRequest, "Sign-in failed", "AADSTS9002313", "The request is malformed or too large.", "")
+		return
+	}
+	if !h.checkCSRF(r, form) {
+		d.showCode(w, r, "", msgDeviceExpired, http.StatusForbidden)
+		return
+	}
+	switch form.Get("ostiary_step") {
+	case "code":
+		code := form.Get("otc")
+		dc, ok := d.lookup(w, r, code)
+		if !ok {
+			return
+		}
+		d.proceed(w, r, dc, code)
+	case "login":
+		code := form.Get("user_code")
+		dc, ok := d.lookup(w, r, code)
+		if !ok {
+			return
+		}
+		d.login(w, r, dc, code, strings.TrimSpace(form.Get("username")), form.Get("password"))
+	case "confirm":
+		code := form.Get("user_code")
+		dc, ok := d.lookup(w, r, code)
+		if !ok {
+			return
+		}
+		d.confirm(w, r, dc, code, form.Get("decision"))
+	default:
+		d.showCode(w, r, "", "", http.StatusOK)
+	}
+}
+
+// lookup finds the pending device code a user code names, counting
+// failures against the client's address and browser; on failure it has
+// rendered the code page with the reason.
+func (d *deviceLogin) lookup(w http.ResponseWriter, r *http.Request, code string) (*authn.DeviceCode, bool) {
+	now := d.h.now()
+	keys := d.limitKeys(r)
+	if !d.limit.allowed(now, keys...) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(userCodeWindow/time.Second)))
+		d.showCode(w, r, code, msgTooManyCodes, http.StatusTooManyRequests)
+		return nil, false
+	}
+	dc, err := d.codes.LookupUserCode(r.Context(), code, now)
+	if err == nil {
+		return dc, true
+	}
+	msg, status := msgBadUserCode, http.StatusOK
+	switch errs.As(err).Code {
+	case "AADSTS70018":
+	case "AADSTS70019":
+		msg = msgExpiredCode
+	case "AADSTS90120":
+		msg = msgUsedCode
+	default:
+		d.h.pageError(w, r, err)
+		return nil, false
+	}
+	d.limit.fail(now, keys...)
+	d.h.log.Info("device login: user code refused", "code", errs.As(err).Code, "ip", remoteIP(r))
+	d.showCode(w, r, code, msg, status)
+	return nil, false
+}
+
+func (d *deviceLogin) limitKeys(r *http.Request) []string {
+	keys := []string{"ip|" + remoteIP(r)}
+	if c := d.h.cookie(r, csrfCookie); c != "" {
+		keys = append(keys, "browser|"+c)
+	}
+	return keys
+}
+
+func (d *deviceLogin) showCode(w http.ResponseWriter, r *http.Request, code, errMsg string, status int) {
+	d.h.render(w, status, "devicecode.html", deviceCodeView{Page: newPage("Enter code"), Action: deviceLoginPath,
+		CSRF: d.h.csrfToken(w, r), Code: code, Error: errMsg})
+}
+
+// proceed goes on after a valid code: to the confirmation with a session
+// in the code's tenant, to the password page otherwise.
+func (d *deviceLogin) proceed(w http.ResponseWriter, r *http.Request, dc *authn.DeviceCode, code string) {
+	client, ok := d.client(w, r, dc)
+	if !ok {
+		return
+	}
+	ss, user, _ := d.h.session(r)
+	if ss == nil || ss.TenantID != dc.TenantID {
+		d.showLogin(w, r, client, code, "", "", http.StatusOK)
+		return
+	}
+	d.showConfirm(w, r, client, user, code)
+}
+
+func (d *deviceLogin) client(w http.ResponseWriter, r *http.Request, dc *authn.DeviceCode) (*authn.Client, bool) {
+	c, _, err := d.h.dir.LookupClient(r.Context(), dc.TenantID, dc.ClientAppID)
+	if err != nil {
+		d.h.pageError(w, r, err)
+		return nil, false
+	}
+	return c, true
+}
+
+func (d *deviceLogin) showLogin(w http.ResponseWriter, r *http.Request, client *authn.Client, code, username, errMsg string, status int) {
+	d.h.render(w, status, "login.html", loginView{Page: newPage("Sign in to your account"), Action: deviceLoginPath,
+		CSRF: d.h.csrfToken(w, r), Username: username, Error: errMsg, AppName: deref(client.Application.DisplayName),
+		Hidden: []field{{"ostiary_step", "login"}, {"user_code", code}}})
+}
+
+func (d *deviceLogin) showConfirm(w http.ResponseWriter, r *http.Request, client *authn.Client, user *authn.SignedInUser, code string) {
+	d.h.render(w, http.StatusOK, "deviceconfirm.html", deviceConfirmView{Page: newPage("Continue sign-in"), Action: deviceLoginPath,
+		CSRF: d.h.csrfToken(w, r), AppName: appName(client), Username: user.User.UserPrincipalName, UserCode: code})
+}
+
+func appName(c *authn.Client) string {
+	if n := deref(c.Application.DisplayName); n != "" {
+		return n
+	}
+	return c.Application.AppID
+}
+
+// login checks the password in the device code's tenant, starts a
+// session and asks for confirmation.
+func (d *deviceLogin) login(w http.ResponseWriter, r *http.Request, dc *authn.DeviceCode, code, username, password string) {
+	h := d.h
+	ctx := r.Context()
+	client, ok := d.client(w, r, dc)
+	if !ok {
+		return
+	}
+	if username == "" || password == "" {
+		d.showLogin(w, r, client, code, username, "Enter your user name and password.", http.StatusOK)
+		return
+	}
+	now := h.now()
+	user, err := h.dir.AuthenticatePassword(ctx, dc.TenantID, username, password, remoteIP(r), now)
+	h.logSignIn(r, &authzRequest{tenantID: dc.TenantID, client: client}, user, username, now, err)
+	if err != nil {
+		msg, status := loginMessage(err)
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
+		d.showLogin(w, r, client, code, username, msg, status)
+		return
+	}
+	if old := h.cookie(r, sessionCookie); old != "" {
+		if err := h.dir.EndSignInSession(ctx, old); err != nil {
+			h.log.Warn("could not end the previous sign-in session", "err", err)
+		}
+	}
+	raw, _, err := h.dir.CreateSignInSession(ctx, dc.TenantID, user.ID, []string{"pwd"}, h.cfg.SessionLifetime, now)
+	if err != nil {
+		h.pageError(w, r, err)
+		return
+	}
+	h.setCookie(w, sessionCookie, raw, int(h.cfg.SessionLifetime/time.Second))
+	d.showConfirm(w, r, client, &authn.SignedInUser{User: *user}, code)
+}
+
+// confirm records the user's answer. Continue checks consent first, as
+// the authorize endpoint does: without it the device gets the consent
+// error (AADSTS65001) rather than waiting out the code.
+func (d *deviceLogin) confirm(w http.ResponseWriter, r *http.Request, dc *authn.DeviceCode, code, decision string) {
+	h := d.h
+	ctx := r.Context()
+	client, ok := d.client(w, r, dc)
+	if !ok {
+		return
+	}
+	ss, user, _ := h.session(r)
+	if ss == nil || ss.TenantID != dc.TenantID {
+		d.showLogin(w, r, client, code, "", "", http.StatusOK)
+		return
+	}
+	now := h.now()
+	name := appName(client)
+	switch decision {
+	case "cancel":
+		if err := d.codes.DeclineDeviceCode(ctx, code, dc.TenantID, 0, now); err != nil {
+			h.pageError(w, r, err)
+			return
+		}
+		d.done(w, "Sign-in canceled", fmt.Sprintf("You have declined to sign in to %s on your device.", name))
+		return
+	case "continue":
+	default:
+		d.showConfirm(w, r, client, user, code)
+		return
+	}
+	if err := h.scopes.CheckUserScopes(ctx, dc.TenantID, client, user.User.ID, dc.Scope); err != nil {
+		ae := fromErr(err)
+		if ae.code != 50000 {
+			if derr := d.codes.DeclineDeviceCode(ctx, code, dc.TenantID, ae.code, now); derr != nil {
+				h.log.Warn("device login: could not record the refusal", "err", derr)
+			}
+		}
+		h.pageError(w, r, ae)
+		return
+	}
+	err := d.codes.ApproveDeviceCode(ctx, authn.DeviceApproval{UserCode: code, TenantID: dc.TenantID, UserID: user.User.ID,
+		AuthTime: ss.AuthTime, AMR: ss.AMR}, now)
+	if err != nil {
+		h.pageError(w, r, err)
+		return
+	}
+	d.done(w, "You're signed in", fmt.Sprintf("You have signed in to the %s application on your device.", name))
+}
+
+func (d *deviceLogin) done(w http.ResponseWriter, heading, msg string) {
+	d.h.render(w, http.StatusOK, "devicedone.html", deviceDoneView{Page: newPage(heading), Heading: heading, Message: msg})
+}
+
+// attemptLimiter counts failures per key in a fixed window.
+type attemptLimiter struct {
+	mu     sync.Mutex
+	max    int
+	window time.Duration
+	cap    int
+	seen   map[string]attempts
+}
+
+type attempts struct {
+	n     int
+	start time.Time
+}
+
+func newAttemptLimiter(max int, window time.Duration, capacity int) *attemptLimiter {
+	return &attemptLimiter{max: max, window: window, cap: capacity, seen: map[string]attempts{}}
+}
+
+// allowed reports whether every key is under the limit at now.
+func (l *attemptLimiter) allowed(now time.Time, keys ...string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		if a, ok := l.seen[k]; ok && now.Sub(a.start) < l.window && a.n >= l.max {
+			return false
+		}
+	}
+	return true
+}
+
+// fail counts a failure for every key.
+func (l *attemptLimiter) fail(now time.Time, keys ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		a, ok := l.seen[k]
+		if !ok || now.Sub(a.start) >= l.window {
+			if !ok && len(l.seen) >= l.cap {
+				l.sweep(now)
+				if len(l.seen) >= l.cap {
+					continue
+				}
+			}
+			a = attempts{start: now}
+		}
+		a.n++
+		l.seen[k] = a
+	}
+}
+
+func (l *attemptLimiter) sweep(now time.Time) {
+	for k, a := range l.seen {
+		if now.Sub(a.start) >= l.window {
+			delete(l.seen, k)
+		}
+	}
+}
