@@ -37,25 +37,9 @@ func (g authorizationCodeGrant) exchange(ctx context.Context, req *tokenRequest)
 	if redirectURI == "" {
 		return nil, missingParameter("redirect_uri")
 	}
-	segTenant := ""
-	switch tenantAlias(req.segment) {
-	case aliasConsumers:
-		return nil, aadsts(codeNotOnCommon, "The grant type is not supported over the /consumers endpoint. Please use the /organizations or tenant-specific endpoint.")
-	case aliasCommon, aliasOrganizations:
-	default:
-		t, err := h.deps.Tenants.ResolveTenant(ctx, req.segment)
-		if err != nil {
-			return nil, err
-		}
-		segTenant = t.ID
-	}
-	tenantID := segTenant
-	if tenantID == "" {
-		tid, ok := authn.AuthCodeTenant(raw)
-		if !ok {
-			return nil, aadsts(codeInvalidGrant, "The provided value for the 'code' parameter is not valid.")
-		}
-		tenantID = tid
+	segTenant, tenantID, err := h.credentialTenant(ctx, req.segment, raw, authn.AuthCodeTenant, aadsts(codeInvalidGrant, "The provided value for the 'code' parameter is not valid."))
+	if err != nil {
+		return nil, err
 	}
 	req.log.tenantID, req.log.appID, req.log.interactive = tenantID, strings.ToLower(req.client.id), true
 	// The client authenticates first (the shared user-flow client check:

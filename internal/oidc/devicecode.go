@@ -127,25 +127,9 @@ func (g deviceCodeGrant) exchange(ctx context.Context, req *tokenRequest) (*toke
 	if raw == "" {
 		return nil, missingParameter("device_code")
 	}
-	segTenant := ""
-	switch tenantAlias(req.segment) {
-	case aliasConsumers:
-		return nil, aadsts(codeNotOnCommon, "The grant type is not supported over the /consumers endpoint. Please use the /organizations or tenant-specific endpoint.")
-	case aliasCommon, aliasOrganizations:
-	default:
-		t, err := h.deps.Tenants.ResolveTenant(ctx, req.segment)
-		if err != nil {
-			return nil, err
-		}
-		segTenant = t.ID
-	}
-	tenantID := segTenant
-	if tenantID == "" {
-		tid, ok := authn.DeviceCodeTenant(raw)
-		if !ok {
-			return nil, aadsts(70018, "The provided value for the input parameter 'device_code' is not valid.")
-		}
-		tenantID = tid
+	segTenant, tenantID, err := h.credentialTenant(ctx, req.segment, raw, authn.DeviceCodeTenant, aadsts(70018, "The provided value for the input parameter 'device_code' is not valid."))
+	if err != nil {
+		return nil, err
 	}
 	req.log.tenantID, req.log.appID, req.log.interactive = tenantID, strings.ToLower(req.client.id), true
 	client, auth, err := h.userClient(ctx, req, tenantID)

@@ -223,25 +223,9 @@ func (g refreshTokenGrant) exchange(ctx context.Context, req *tokenRequest) (*to
 	if raw == "" {
 		return nil, missingParameter("refresh_token")
 	}
-	segTenant := ""
-	switch tenantAlias(req.segment) {
-	case aliasConsumers:
-		return nil, aadsts(codeNotOnCommon, "The grant type is not supported over the /consumers endpoint. Please use the /organizations or tenant-specific endpoint.")
-	case aliasCommon, aliasOrganizations:
-	default:
-		t, err := h.deps.Tenants.ResolveTenant(ctx, req.segment)
-		if err != nil {
-			return nil, err
-		}
-		segTenant = t.ID
-	}
-	tenantID := segTenant
-	if tenantID == "" {
-		tid, ok := authn.RefreshTokenTenant(raw)
-		if !ok {
-			return nil, aadsts(70000, "The provided value for the input parameter 'refresh_token' or 'assertion' is not valid.")
-		}
-		tenantID = tid
+	segTenant, tenantID, err := h.credentialTenant(ctx, req.segment, raw, authn.RefreshTokenTenant, aadsts(70000, "The provided value for the input parameter 'refresh_token' or 'assertion' is not valid."))
+	if err != nil {
+		return nil, err
 	}
 	req.log.tenantID, req.log.appID = tenantID, strings.ToLower(req.client.id)
 	client, auth, err := h.userClient(ctx, req, tenantID)
@@ -296,4 +280,29 @@ func (h *Handler) userRealm(w http.ResponseWriter, r *http.Request) error {
 		"cloud_audience_urn":  "urn:federation:MicrosoftOnline",
 	})
 	return nil
+}
+
+// credentialTenant resolves the tenant of a grant whose credential (an
+// authorization code, a device code, a refresh token) carries its tenant:
+// the tenant the path names, or on /common and /organizations the
+// credential's own (tenantOf decodes it; a value it cannot decode is
+// refused with invalid). segTenant is "" unless the path named a tenant, so
+// callers can insist the credential belongs to it. /consumers is refused.
+func (h *Handler) credentialTenant(ctx context.Context, segment, raw string, tenantOf func(string) (string, bool), invalid error) (segTenant, tenantID string, err error) {
+	switch tenantAlias(segment) {
+	case aliasConsumers:
+		return "", "", aadsts(codeNotOnCommon, "The grant type is not supported over the /consumers endpoint. Please use the /organizations or tenant-specific endpoint.")
+	case aliasCommon, aliasOrganizations:
+		tid, ok := tenantOf(raw)
+		if !ok {
+			return "", "", invalid
+		}
+		return "", tid, nil
+	default:
+		t, err := h.deps.Tenants.ResolveTenant(ctx, segment)
+		if err != nil {
+			return "", "", err
+		}
+		return t.ID, t.ID, nil
+	}
 }
