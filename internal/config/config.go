@@ -151,6 +151,25 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			*dst = d
 		}
 	}
+	for _, k := range []struct {
+		name string
+		dst  *uint32
+	}{{"OSTIARY_ARGON2_MEMORY_KIB", &c.Argon2MemoryKiB}, {"OSTIARY_ARGON2_TIME", &c.Argon2Time}} {
+		if v := getenv(k.name); v != "" {
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return fmt.Errorf("%s: %w", k.name, err)
+			}
+			*k.dst = uint32(n)
+		}
+	}
+	if v := getenv("OSTIARY_ARGON2_THREADS"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 8)
+		if err != nil {
+			return fmt.Errorf("OSTIARY_ARGON2_THREADS: %w", err)
+		}
+		c.Argon2Threads = uint8(n)
+	}
 	if v := getenv("OSTIARY_LOCKOUT_THRESHOLD"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

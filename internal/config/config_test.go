@@ -82,3 +82,18 @@ func TestEnvAndBootstrapFile(t *testing.T) {
 		t.Fatalf("bad boolean accepted: %v", err)
 	}
 }
+
+func TestArgon2FromEnv(t *testing.T) {
+	env := map[string]string{"OSTIARY_ARGON2_MEMORY_KIB": "65536", "OSTIARY_ARGON2_TIME": "3", "OSTIARY_ARGON2_THREADS": "2"}
+	c := Default()
+	if err := c.FromEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.Argon2MemoryKiB != 65536 || c.Argon2Time != 3 || c.Argon2Threads != 2 {
+		t.Fatalf("argon2 parameters not applied: %d %d %d", c.Argon2MemoryKiB, c.Argon2Time, c.Argon2Threads)
+	}
+	env["OSTIARY_ARGON2_THREADS"] = "300"
+	if err := c.FromEnv(func(k string) string { return env[k] }); err == nil {
+		t.Fatal("threads beyond 255 accepted")
+	}
+}

@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -82,4 +83,27 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// DisableStrongPassword relaxes Entra's character-class rule, on create and
+// on a later reset; the length limit stays.
+func TestDisableStrongPassword(t *testing.T) {
+	e := newAppsEnv(t)
+	body := `{"accountEnabled":true,"displayName":"weak","mailNickname":"weak","userPrincipalName":"weak@alpha.ostiary.test","passwordProfile":{"password":"alllowercase"}%s}`
+	if _, err := e.svc.CreateUser(e.ctx, e.adminA, directory.Patch(fmt.Sprintf(body, ""))); err == nil {
+		t.Fatal("a one-class password was accepted under the default policy")
+	}
+	u, err := e.svc.CreateUser(e.ctx, e.adminA, directory.Patch(fmt.Sprintf(body, `,"passwordPolicies":"DisablePasswordExpiration, DisableStrongPassword"`)))
+	if err != nil {
+		t.Fatalf("DisableStrongPassword ignored on create: %v", err)
+	}
+	if err := e.svc.UpdateUser(e.ctx, e.adminA, u.ID, directory.Patch(`{"passwordProfile":{"password":"anotherlowercase"}}`)); err != nil {
+		t.Fatalf("DisableStrongPassword ignored on reset: %v", err)
+	}
+	if err := e.svc.UpdateUser(e.ctx, e.adminA, u.ID, directory.Patch(`{"passwordProfile":{"password":"short"}}`)); err == nil {
+		t.Fatal("the length limit was dropped too")
+	}
+	if err := e.svc.UpdateUser(e.ctx, e.adminA, u.ID, directory.Patch(`{"passwordPolicies":null,"passwordProfile":{"password":"lowercaseagain"}}`)); err == nil {
+		t.Fatal("clearing the policy in the same patch must restore the strong rule")
+	}
 }

@@ -48,7 +48,7 @@ func (s *Service) CreateUser(ctx context.Context, c *iam.Caller, body Patch) (ia
 	if err := validUPN(u.UserPrincipalName); err != nil {
 		return iam.User{}, err
 	}
-	if err := passwords.CheckComplexity(*u.PasswordProfile.Password); err != nil {
+	if err := checkPassword(*u.PasswordProfile.Password, u.PasswordPolicies); err != nil {
 		return iam.User{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, *u.PasswordProfile.Password)
@@ -146,7 +146,11 @@ func (s *Service) UpdateUser(ctx context.Context, c *iam.Caller, key string, p P
 		}
 		var pp iam.PasswordProfile
 		if json.Unmarshal(raw, &pp) == nil && pp.Password != nil {
-			if err := passwords.CheckComplexity(*pp.Password); err != nil {
+			policies, err := s.passwordPolicies(ctx, c, key, members)
+			if err != nil {
+				return err
+			}
+			if err := checkPassword(*pp.Password, policies); err != nil {
 				return err
 			}
 			if newHash, err = s.hasher.Hash(ctx, *pp.Password); err != nil {
@@ -246,6 +250,40 @@ func (s *Service) RevokeSignInSessions(ctx context.Context, c *iam.Caller, key s
 		return record(w, c, now, audit.Entry{Category: audit.UserManagement, Activity: "Invalidate all refresh tokens for user", OperationType: "Update",
 			Targets: []iam.TargetResource{audit.Target(iam.KindUser, u.ID, u.DisplayName, u.UserPrincipalName)}})
 	})
+}
+
+// checkPassword applies Entra's password rule, relaxed to the length and
+// character set when the user's passwordPolicies hold DisableStrongPassword.
+func checkPassword(pw string, policies *string) error {
+	for _, p := range strings.Split(deref(policies), ",") {
+		if strings.EqualFold(strings.TrimSpace(p), "DisableStrongPassword") {
+			return passwords.CheckLength(pw)
+		}
+	}
+	return passwords.CheckComplexity(pw)
+}
+
+// passwordPolicies is the passwordPolicies a patch leaves in force: its own
+// value when it sets one, else the stored one.
+func (s *Service) passwordPolicies(ctx context.Context, c *iam.Caller, key string, members map[string]json.RawMessage) (*string, error) {
+	if raw, ok := members["passwordPolicies"]; ok {
+		var p *string
+		if json.Unmarshal(raw, &p) != nil {
+			return nil, badRequest("Invalid value specified for property 'passwordPolicies' of resource 'User'.")
+		}
+		return p, nil
+	}
+	var p *string
+	err := s.store.Read(ctx, func(r store.Reader) error {
+		o, err := s.userObject(r, c.TenantID, key)
+		if err != nil {
+			return err
+		}
+		u, err := decode[iam.User](o)
+		p = u.PasswordPolicies
+		return err
+	})
+	return p, err
 }
 
 // requireVerifiedDomain checks that a UPN's domain is a verified domain of the tenant.

@@ -40,6 +40,21 @@ func CheckComplexity(pw string) error {
 	return nil
 }
 
+// CheckLength is the rule left when a user's passwordPolicies contain
+// DisableStrongPassword: Entra then drops the character-class requirement
+// but keeps the length limits and the character set.
+func CheckLength(pw string) error {
+	if len(pw) < minPasswordLen || len(pw) > maxPasswordLen {
+		return errComplexity()
+	}
+	for i := 0; i < len(pw); i++ {
+		if c := pw[i]; c < ' ' || c > '~' {
+			return errComplexity()
+		}
+	}
+	return nil
+}
+
 func errComplexity() error {
 	return errs.E(errs.Invalid, "The specified password does not comply with password complexity requirements. Please provide a different password.").
 		WithCode("Request_BadRequest")
