@@ -158,7 +158,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	a.clients = clients
 	sts, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Now: a.now},
 		oidc.Deps{Tenants: clients, Clients: clients, Tokens: issuer, Keys: a.keys, SignIns: clients,
-			Users: clients, UserTokens: issuer, AccessTokens: verifier, Codes: clients, DeviceCodes: clients, Consent: clients, Log: a.log})
+			Users: clients, UserTokens: issuer, AccessTokens: verifier, Codes: clients, DeviceCodes: clients, Consent: clients, LegacyAuth: clients, Log: a.log})
 	if err != nil {
 		return err
 	}
@@ -167,6 +167,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	pages.EnableConsent(consentPages{sts: sts, dir: a.dir})
+	pages.EnableAdminConsent(adminConsentPages{sts: sts, clients: clients, dir: a.dir})
 	graph := graphapi.New(a.dir, verifier, cfg.PublicURL, a.now, a.log)
 
 	reg := prometheus.NewRegistry()
@@ -177,6 +178,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	sts.Register(mux)
 	pages.Register(mux)
 	pages.RegisterDeviceLogin(mux, clients)
+	pages.RegisterAdminConsent(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

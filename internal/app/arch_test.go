@@ -60,6 +60,7 @@ var allowed = map[string][]string{
 	"oauth2":            {"errs"},
 	"passwords":         {"errs"},
 	"query":             {"errs"},
+	"rbac":              {"errs", "iam"},
 	"secretbox":         {"errs"},
 	"tlsboot":           {"errs"},
 }

@@ -148,6 +148,8 @@ type DeviceCode struct {
 	// the user cancelled, 65001 when consent was missing.
 	DeclineCode int
 	ExpiresAt   time.Time
+	// Confidential: see DeviceCodeRequest.
+	Confidential bool
 }
 
 type deviceCodeDoc struct {
@@ -162,6 +164,8 @@ type deviceCodeDoc struct {
 	DeclineCode int             `json:"declineCode,omitempty"`
 	ExpiresAt   time.Time       `json:"expiresDateTime"`
 	LastPoll    time.Time       `json:"lastPollDateTime,omitzero"`
+	// Confidential: the client authenticated when it asked for the code.
+	Confidential bool `json:"confidential,omitempty"`
 }
 
 type userCodeDoc struct {
@@ -172,7 +176,8 @@ type userCodeDoc struct {
 
 func (d *deviceCodeDoc) public(tenantID string) *DeviceCode {
 	return &DeviceCode{TenantID: tenantID, ClientAppID: d.ClientID, Scope: d.Scope, State: d.State, UserID: d.UserID,
-		AuthTime: d.AuthTime, AMR: d.AMR, FamilyID: d.FamilyID, DeclineCode: d.DeclineCode, ExpiresAt: d.ExpiresAt}
+		AuthTime: d.AuthTime, AMR: d.AMR, FamilyID: d.FamilyID, DeclineCode: d.DeclineCode, ExpiresAt: d.ExpiresAt,
+		Confidential: d.Confidential}
 }
 
 // DeviceCodeRequest is a device authorization request the token service
@@ -181,6 +186,10 @@ type DeviceCodeRequest struct {
 	TenantID    string
 	ClientAppID string
 	Scope       string
+	// Confidential records that the client authenticated with a credential
+	// when it asked for the code: polling must then authenticate too, or
+	// anyone who learned the device code could redeem it as that client.
+	Confidential bool
 }
 
 // IssuedDeviceCode is a new device authorization.
@@ -209,7 +218,7 @@ func (s *Service) IssueDeviceCode(ctx context.Context, req DeviceCodeRequest, no
 		}
 		ucHash := userCodeHash(uc)
 		d := deviceCodeDoc{ClientID: strings.ToLower(req.ClientAppID), Scope: req.Scope, UserCode: ucHash,
-			State: DeviceCodePending, FamilyID: iam.NewID(), ExpiresAt: exp}
+			State: DeviceCodePending, FamilyID: iam.NewID(), ExpiresAt: exp, Confidential: req.Confidential}
 		data, err := json.Marshal(d)
 		if err != nil {
 			return nil, errs.Wrap(errs.Internal, err, "authn: encode device code")

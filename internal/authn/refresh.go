@@ -46,7 +46,11 @@ type RefreshToken struct {
 	Scopes []string
 	// IssuedAt is when this token (not the family) was issued.
 	IssuedAt time.Time
-	hash     string
+	// Confidential records that the client proved its identity with a
+	// credential (secret or certificate) when the family began: every
+	// refresh must then authenticate the client too.
+	Confidential bool
+	hash         string
 }
 
 type refreshDoc struct {
@@ -57,6 +61,8 @@ type refreshDoc struct {
 	IssuedAt  time.Time `json:"issuedDateTime"`
 	ExpiresAt time.Time `json:"expiresDateTime"`
 	Used      bool      `json:"used"`
+	// Confidential: the client authenticated with a credential.
+	Confidential bool `json:"confidential,omitempty"`
 }
 
 type familyDoc struct {
@@ -134,7 +140,7 @@ func (s *Service) IssueRefreshToken(ctx context.Context, rt RefreshToken, now ti
 			return err
 		}
 		return s.insertRefresh(w, rt.TenantID, hash, refreshDoc{FamilyID: family, UserID: rt.UserID, ClientID: rt.ClientAppID,
-			Scopes: rt.Scopes, IssuedAt: now.UTC()}, now)
+			Scopes: rt.Scopes, IssuedAt: now.UTC(), Confidential: rt.Confidential}, now)
 	})
 	return raw, err
 }
@@ -193,7 +199,7 @@ func (s *Service) CheckRefreshToken(ctx context.Context, tenantID, clientAppID, 
 		return nil, err
 	}
 	rt := &RefreshToken{TenantID: tid, FamilyID: d.FamilyID, UserID: d.UserID, ClientAppID: d.ClientID,
-		Scopes: d.Scopes, IssuedAt: d.IssuedAt, hash: hash}
+		Scopes: d.Scopes, IssuedAt: d.IssuedAt, Confidential: d.Confidential, hash: hash}
 	switch {
 	case !strings.EqualFold(d.ClientID, clientAppID):
 		return nil, invalidGrant(nil, "The refresh token was issued to a different client ('%s') than the one presenting it.", d.ClientID)
@@ -253,7 +259,7 @@ func (s *Service) RotateRefreshToken(ctx context.Context, rt *RefreshToken, scop
 			scopes = d.Scopes
 		}
 		if err := s.insertRefresh(w, rt.TenantID, hash, refreshDoc{FamilyID: rt.FamilyID, UserID: d.UserID, ClientID: d.ClientID,
-			Scopes: scopes, IssuedAt: now.UTC()}, now); err != nil {
+			Scopes: scopes, IssuedAt: now.UTC(), Confidential: d.Confidential}, now); err != nil {
 			return err
 		}
 		fam.Current = hash

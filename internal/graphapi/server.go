@@ -49,6 +49,7 @@ func New(dir *directory.Service, verifier TokenVerifier, publicURL string, now f
 	s.directoryRoutes()
 	s.domainRoutes()
 	s.policyRoutes()
+	s.legacyAuthRoutes()
 	return s
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/ostiary/ostiary/internal/authn"
 	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/oauth2"
+	"github.com/ostiary/ostiary/internal/tokens"
 )
 
 // AuthCodes redeems authorization codes issued by the sign-in pages
@@ -62,6 +63,12 @@ func (g authorizationCodeGrant) exchange(ctx context.Context, req *tokenRequest)
 	}
 	verifier := req.form.Get("code_verifier")
 	switch {
+	case code.CodeChallenge == "" && auth == tokens.ClientAuthNone:
+		// Without PKCE only the client's credential proves the redeemer
+		// is the client: a public client cannot redeem such a code (it
+		// was issued to a web redirect URI), or anyone holding an
+		// intercepted code could.
+		return nil, aadsts(codeCredentialRequired, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. The authorization request had no code_challenge, so the code can only be redeemed by a confidential client.")
 	case code.CodeChallenge == "" && verifier != "":
 		return nil, aadsts(codeVerifierMismatch, "The code_verifier was sent but the authorization request had no code_challenge.")
 	case code.CodeChallenge != "" && verifier == "":

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ostiary/ostiary/internal/authn"
+	"github.com/ostiary/ostiary/internal/tokens"
 )
 
 // DeviceCodes stores device authorizations (RFC 8628; package authn).
@@ -90,7 +91,7 @@ func (h *Handler) deviceAuthorization(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	req := &tokenRequest{segment: segment, form: form, client: client, now: h.now(), ip: remoteIP(r)}
-	c, _, err := h.userClient(ctx, req, tenant.ID)
+	c, auth, err := h.userClient(ctx, req, tenant.ID)
 	if err != nil {
 		return err
 	}
@@ -98,7 +99,8 @@ func (h *Handler) deviceAuthorization(w http.ResponseWriter, r *http.Request) er
 	if _, err := parseUserScope(scope); err != nil {
 		return err
 	}
-	dc, err := h.deps.DeviceCodes.IssueDeviceCode(ctx, authn.DeviceCodeRequest{TenantID: tenant.ID, ClientAppID: c.Application.AppID, Scope: scope}, req.now)
+	dc, err := h.deps.DeviceCodes.IssueDeviceCode(ctx, authn.DeviceCodeRequest{TenantID: tenant.ID, ClientAppID: c.Application.AppID, Scope: scope,
+		Confidential: auth != tokens.ClientAuthNone}, req.now)
 	if err != nil {
 		return err
 	}
@@ -140,6 +142,11 @@ func (g deviceCodeGrant) exchange(ctx context.Context, req *tokenRequest) (*toke
 	dc, poll, err := h.deps.DeviceCodes.PollDeviceCode(ctx, segTenant, raw, client.Application.AppID, req.now)
 	if err != nil {
 		return nil, err
+	}
+	if dc.Confidential && auth == tokens.ClientAuthNone {
+		// The code was asked for with the client's credential; polling
+		// without it could be anyone who learned the device code.
+		return nil, aadsts(codeCredentialRequired, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 	}
 	switch poll {
 	case authn.PollPending:

@@ -89,6 +89,9 @@ type Deps struct {
 	// DeviceCodes enables the device code grant and its devicecode
 	// endpoint (with Users and UserTokens).
 	DeviceCodes DeviceCodes
+	// LegacyAuth is the tenant's legacy authentication policy; nil allows
+	// the password grant everywhere.
+	LegacyAuth LegacyAuthPolicy
 	// Log receives refused requests (info) and server errors; nil discards.
 	Log *slog.Logger
 }

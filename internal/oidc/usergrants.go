@@ -138,7 +138,8 @@ func (h *Handler) issueUserTokens(ctx context.Context, req *tokenRequest, ut *us
 		}
 	case ut.scope.oidc["offline_access"]:
 		if resp.RefreshToken, err = h.deps.Users.IssueRefreshToken(ctx, authn.RefreshToken{TenantID: ut.tenantID,
-			UserID: ut.user.ID, ClientAppID: ut.client.Application.AppID, Scopes: ut.scope.requested(), FamilyID: ut.familyID}, req.now); err != nil {
+			UserID: ut.user.ID, ClientAppID: ut.client.Application.AppID, Scopes: ut.scope.requested(), FamilyID: ut.familyID,
+			Confidential: ut.clientAuth != tokens.ClientAuthNone}, req.now); err != nil {
 			return nil, err
 		}
 	}
@@ -198,6 +199,9 @@ func (g passwordGrant) exchange(ctx context.Context, req *tokenRequest) (*tokenR
 		return nil, err
 	}
 	req.noteClient(client)
+	if err := h.checkPasswordGrantAllowed(ctx, tenant.ID); err != nil {
+		return nil, err
+	}
 	user, err := h.deps.Users.AuthenticatePassword(ctx, tenant.ID, username, password, req.ip, req.now)
 	if user != nil {
 		req.noteUser(user)
@@ -243,6 +247,12 @@ func (g refreshTokenGrant) exchange(ctx context.Context, req *tokenRequest) (*to
 	}
 	if err != nil {
 		return nil, err
+	}
+	if rt.Confidential && auth == tokens.ClientAuthNone {
+		// Issued to the client proving itself with a credential: without
+		// it, a stolen token of an app that also allows public flows
+		// would be redeemable with the client id alone.
+		return nil, aadsts(codeCredentialRequired, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. The refresh token was issued to a confidential client.")
 	}
 	u, err := h.deps.Users.LoadUser(ctx, tenantID, rt.UserID, rt.IssuedAt)
 	if err != nil {

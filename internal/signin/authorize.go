@@ -26,6 +26,9 @@ type authzRequest struct {
 	client      *authn.Client
 	mode        string // query, fragment or form_post
 	state       string
+	// action is the sign-in form's target: "" for the authorize endpoint,
+	// the adminconsent endpoint's own path there (adminconsent.go).
+	action string
 }
 
 // authzError is a failure of an authorize request: shown on a page when
@@ -138,10 +141,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	} else {
 		prompt := form.Get("prompt")
 		switch prompt {
-		case "", "none", "login", "consent", "select_account":
+		case "", "none", "login", "consent", "select_account", "admin_consent":
 		default:
 			if ar.client != nil {
-				h.redirectError(w, r, ar, newAuthzError(90023, "Invalid prompt value '%s'. Supported values are login, none, consent and select_account.", prompt))
+				h.redirectError(w, r, ar, newAuthzError(90023, "Invalid prompt value '%s'. Supported values are login, none, consent, admin_consent and select_account.", prompt))
 				return
 			}
 		}
@@ -351,11 +354,15 @@ func loginMessage(err error) (string, int) {
 // showLogin renders the sign-in page, which carries the authorize request
 // in hidden fields and posts back to the same endpoint.
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, ar *authzRequest, username, errMsg string, status int) {
-	v := loginView{Page: newPage("Sign in to your account"), Action: "/" + url.PathEscape(ar.segment) + "/oauth2/v2.0/authorize",
+	action := ar.action
+	if action == "" {
+		action = "/" + url.PathEscape(ar.segment) + "/oauth2/v2.0/authorize"
+	}
+	v := loginView{Page: newPage("Sign in to your account"), Action: action,
 		CSRF: h.csrfToken(w, r), Username: username, Error: errMsg,
 		Hidden: hiddenFields(ar.form, "username", "password", csrfField, "ostiary_login", "prompt")}
-	if h.consent != nil && ar.form.Get("prompt") == "consent" {
-		v.Hidden = append(v.Hidden, field{Name: "prompt", Value: "consent"}) // the consent page follows the sign-in
+	if p := ar.form.Get("prompt"); h.consent != nil && p == "consent" || h.adminConsent != nil && p == "admin_consent" {
+		v.Hidden = append(v.Hidden, field{Name: "prompt", Value: p}) // the consent page follows the sign-in
 	}
 	if ar.client != nil {
 		v.AppName = deref(ar.client.Application.DisplayName)

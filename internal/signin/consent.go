@@ -43,6 +43,10 @@ type consentView struct {
 // shows the consent page, or an error page when only an administrator
 // can consent. It reports whether it answered the request.
 func (h *Handler) consentStep(w http.ResponseWriter, r *http.Request, ar *authzRequest, user *authn.SignedInUser) bool {
+	if h.adminConsent != nil && ar.form.Get("prompt") == "admin_consent" {
+		h.showAdminConsent(w, r, ar, user)
+		return true
+	}
 	if h.consent == nil || ar.form.Get("prompt") == "none" {
 		return false // prompt=none never shows a page: consent_required
 	}
@@ -90,6 +94,10 @@ func (h *Handler) adminRequired(w http.ResponseWriter, r *http.Request, code, me
 // client as access_denied (AADSTS65004); Accept records the user's
 // consent to the requested scopes and continues the authorize flow.
 func (h *Handler) answerConsent(w http.ResponseWriter, r *http.Request, ar *authzRequest, ss *authn.SignInSession, user *authn.SignedInUser) {
+	if ar.form.Get(adminConsentField) == "1" {
+		h.answerAdminConsent(w, r, ar, ss, user)
+		return
+	}
 	if h.consent == nil || ar.client == nil {
 		h.showError(w, http.StatusBadRequest, "Sign-in failed", "AADSTS90023", "The request could not be completed.", "")
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,7 +34,8 @@ const (
 	userCodeMaxFailures = 10
 	userCodeWindow      = 15 * time.Minute
 	// userCodeTrackedKeys bounds the limiter's memory; beyond it, expired
-	// entries are swept and new keys are not tracked until there is room.
+	// entries are swept, and keys that still find no room share one
+	// overflow count (fail closed).
 	userCodeTrackedKeys = 10000
 )
 
@@ -164,11 +166,29 @@ func (d *deviceLogin) lookup(w http.ResponseWriter, r *http.Request, code string
 }
 
 func (d *deviceLogin) limitKeys(r *http.Request) []string {
-	keys := []string{"ip|" + remoteIP(r)}
+	keys := []string{"ip|" + limitAddress(remoteIP(r))}
 	if c := d.h.cookie(r, csrfCookie); c != "" {
 		keys = append(keys, "browser|"+c)
 	}
 	return keys
+}
+
+// limitAddress is the address a failure counts against: an IPv4 address
+// alone, an IPv6 address by its /64, which one host or customer gets
+// whole (counting each of its 2^64 addresses apart would be no limit).
+func limitAddress(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }
 
 func (d *deviceLogin) showCode(w http.ResponseWriter, r *http.Request, code, errMsg string, status int) {
@@ -309,13 +329,17 @@ func (d *deviceLogin) done(w http.ResponseWriter, heading, msg string) {
 	d.h.render(w, http.StatusOK, "devicedone.html", deviceDoneView{Page: newPage(heading), Heading: heading, Message: msg})
 }
 
-// attemptLimiter counts failures per key in a fixed window.
+// attemptLimiter counts failures per key in a fixed window. When the
+// table is full of live entries, keys it cannot track share one overflow
+// count with the same limit: it fails closed, so filling the table never
+// buys unlimited guesses.
 type attemptLimiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	cap    int
-	seen   map[string]attempts
+	mu       sync.Mutex
+	max      int
+	window   time.Duration
+	cap      int
+	seen     map[string]attempts
+	overflow attempts
 }
 
 type attempts struct {
@@ -332,7 +356,11 @@ func (l *attemptLimiter) allowed(now time.Time, keys ...string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, k := range keys {
-		if a, ok := l.seen[k]; ok && now.Sub(a.start) < l.window && a.n >= l.max {
+		a, ok := l.seen[k]
+		if !ok && len(l.seen) >= l.cap {
+			a, ok = l.overflow, true
+		}
+		if ok && now.Sub(a.start) < l.window && a.n >= l.max {
 			return false
 		}
 	}
@@ -349,6 +377,10 @@ func (l *attemptLimiter) fail(now time.Time, keys ...string) {
 			if !ok && len(l.seen) >= l.cap {
 				l.sweep(now)
 				if len(l.seen) >= l.cap {
+					if now.Sub(l.overflow.start) >= l.window {
+						l.overflow = attempts{start: now}
+					}
+					l.overflow.n++
 					continue
 				}
 			}

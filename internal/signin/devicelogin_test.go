@@ -2,6 +2,7 @@ package signin
 
 import (
 	"bytes"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -60,5 +61,55 @@ func TestAttemptLimiter(t *testing.T) {
 	l.fail(now.Add(2*time.Minute), "new")
 	if _, ok := l.seen["new"]; !ok {
 		t.Error("expired keys were not swept to make room")
+	}
+}
+
+// TestAttemptLimiterFullTableFailsClosed: once the table is full of live
+// entries, a key it cannot track must still be limited. An attacker who
+// fills the table (fresh CSRF cookies, many addresses) must not earn
+// unlimited user code guesses from every address it has not used yet.
+func TestAttemptLimiterFullTableFailsClosed(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newAttemptLimiter(3, time.Minute, 4)
+	for i := range 4 {
+		l.fail(now, "browser|"+string(rune('a'+i)))
+	}
+	refused := false
+	for range 10 {
+		if !l.allowed(now, "ip|attacker") {
+			refused = true
+			break
+		}
+		l.fail(now, "ip|attacker")
+	}
+	if !refused {
+		t.Error("an untracked key guessed without limit while the table was full")
+	}
+	if len(l.seen) > 4 {
+		t.Errorf("limiter holds %d keys, cap 4", len(l.seen))
+	}
+	if !l.allowed(now.Add(time.Minute), "ip|attacker") {
+		t.Error("still refused after the window")
+	}
+}
+
+// TestDeviceLoginLimitKeysIPv6: every address of one IPv6 /64 (what a
+// single host or customer is given) shares one failure count; IPv4
+// addresses count alone.
+func TestDeviceLoginLimitKeysIPv6(t *testing.T) {
+	d := &deviceLogin{h: &Handler{}}
+	key := func(addr string) string {
+		r := httptest.NewRequest("POST", deviceLoginPath, nil)
+		r.RemoteAddr = addr
+		return d.limitKeys(r)[0]
+	}
+	if a, b := key("[2001:db8:1:2::1]:4000"), key("[2001:db8:1:2:ffff:1:2:3]:4001"); a != b {
+		t.Errorf("two addresses of one /64 are limited apart: %q, %q", a, b)
+	}
+	if a, b := key("[2001:db8:1:2::1]:4000"), key("[2001:db8:1:3::1]:4000"); a == b {
+		t.Errorf("two /64s share a limit: %q", a)
+	}
+	if a, b := key("192.0.2.1:4000"), key("192.0.2.2:4000"); a == b {
+		t.Errorf("two IPv4 addresses share a limit: %q", a)
 	}
 }

@@ -80,8 +80,11 @@ type Handler struct {
 	// consent enables the consent page (consent.go); nil sends
 	// consent_required to the client instead.
 	consent Consent
-	log     *slog.Logger
-	now     func() time.Time
+	// adminConsent enables admin consent (adminconsent.go); nil leaves
+	// prompt=admin_consent without effect.
+	adminConsent AdminConsent
+	log          *slog.Logger
+	now          func() time.Time
 }
 
 // New builds the handler.
