@@ -10,40 +10,45 @@ import (
 	"github.com/ostiary/ostiary/internal/store"
 )
 
-// maxLogoutScan bounds the applications read to decide a logout redirect.
-const maxLogoutScan = 50_000
+// maxLogoutCandidates bounds the applications read to decide a logout
+// redirect: the store narrows them to those naming the URI (compared
+// case-insensitively), and the exact comparison happens here.
+const maxLogoutCandidates = 50
 
 // IsRegisteredLogoutURI reports whether uri is, exactly, a redirect URI
 // (web, spa or publicClient) or the web logout URL of an application
 // registered in tenantID: the only places the sign-out page may send a
-// browser (TOKENS.md §8).
+// browser (TOKENS.md §8). The request is unauthenticated, so the lookup is
+// one indexed-by-tenant query with a bounded answer, never a scan of every
+// application.
 func (s *Service) IsRegisteredLogoutURI(ctx context.Context, tenantID, uri string) (bool, error) {
 	if uri == "" {
 		return false, nil
 	}
+	v := query.Value{Type: query.String, Str: uri}
+	elem := query.Cmp{Field: query.Field{Path: "", Type: query.String}, Op: query.Eq, Value: v}
+	anyOf := func(path string) query.Expr {
+		return query.Any{Field: query.Field{Path: path, Type: query.String, Collection: true}, Pred: elem}
+	}
+	filter := query.Or{
+		anyOf("web/redirectUris"), anyOf("spa/redirectUris"), anyOf("publicClient/redirectUris"),
+		query.Cmp{Field: query.Field{Path: "web/logoutUrl", Type: query.String}, Op: query.Eq, Value: v},
+	}
 	found := false
 	err := s.st.Read(ctx, func(r store.Reader) error {
-		var after *query.Cursor
-		for seen := 0; seen < maxLogoutScan; {
-			p, err := r.List(tenantID, iam.KindApplication, store.Live, query.List{Top: query.MaxTop, After: after})
-			if err != nil {
-				return err
+		p, err := r.List(tenantID, iam.KindApplication, store.Live, query.List{Filter: filter, Top: maxLogoutCandidates})
+		if err != nil {
+			return err
+		}
+		for _, o := range p.Items {
+			var a iam.Application
+			if err := json.Unmarshal(o.Data, &a); err != nil {
+				return errs.Wrap(errs.Internal, err, "authn: unreadable application %s", o.ID)
 			}
-			for _, o := range p.Items {
-				var a iam.Application
-				if err := json.Unmarshal(o.Data, &a); err != nil {
-					return errs.Wrap(errs.Internal, err, "authn: unreadable application %s", o.ID)
-				}
-				if appHasURI(&a, uri) {
-					found = true
-					return nil
-				}
-			}
-			seen += len(p.Items)
-			if p.Next == nil {
+			if appHasURI(&a, uri) {
+				found = true
 				return nil
 			}
-			after = p.Next
 		}
 		return nil
 	})
