@@ -1,0 +1,98 @@
+package rbac
+
+import "sync"
+
+// Which roles cover an action depends only on the action, the target's
+// subtype and whether the target is a role-assignable group, never on who
+// asks. The snapshot therefore computes it once per such key, for every
+// role at once, and caches it; a decision then costs a cache hit and a walk
+// over the principal's few assignments, whatever the number of roles or
+// assignments in the tenant. Any role change starts a fresh cache.
+
+type grantKey struct {
+	action, subtype string
+	roleAssignable  bool
+}
+
+// roleGrant holds, for one role, the permission that covers the action
+// unconditionally, when the target is the principal itself, and when the
+// principal owns the target ("" = none).
+type roleGrant struct{ any, self, owner string }
+
+type actionGrants struct {
+	err        error // the action is malformed
+	create     bool
+	usersWrite bool // a write on users: Request.SensitiveAttributes can make it sensitive
+	sens       Sensitivity
+	byRole     []roleGrant // by role index; shorter than s.roles only for roles added later (never: the cache is reset)
+}
+
+// maxCachedActions bounds the cache: actions come from code, but the explain
+// endpoint lets administrators ask about any string.
+const maxCachedActions = 4096
+
+type grantCache struct {
+	mu sync.RWMutex
+	m  map[grantKey]*actionGrants
+}
+
+// grantsFor is called under s.mu (read or write).
+func (s *Snapshot) grantsFor(k grantKey) *actionGrants {
+	c := s.grants.Load()
+	c.mu.RLock()
+	g, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return g
+	}
+	g = computeGrants(s.roles, k)
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[grantKey]*actionGrants{}
+	}
+	if len(c.m) < maxCachedActions {
+		c.m[k] = g
+	}
+	c.mu.Unlock()
+	return g
+}
+
+func computeGrants(roles []*role, k grantKey) *actionGrants {
+	a, err := parseAction(k.action)
+	if err != nil {
+		return &actionGrants{err: err}
+	}
+	want := effectivePath(a, k.subtype, k.roleAssignable)
+	g := &actionGrants{
+		create:     isCreate(a.verb()),
+		usersWrite: a.ns+"/" == dir && a.path[0] == "users" && !isRead(a.verb()),
+		sens:       classify(a),
+		byRole:     make([]roleGrant, len(roles)),
+	}
+	for i, r := range roles {
+		if r == nil {
+			continue
+		}
+		rg := &g.byRole[i]
+		for _, p := range r.perms {
+			if !covers(p.a, a.ns, want) {
+				continue
+			}
+			switch p.cond {
+			case Unconditional:
+				if rg.any == "" {
+					rg.any = p.raw
+				}
+			case ResourceIsSelf:
+				if rg.self == "" {
+					rg.self = p.raw
+				}
+			case SubjectIsOwner:
+				if rg.owner == "" {
+					rg.owner = p.raw
+				}
+			}
+		}
+	}
+	return g
+}
