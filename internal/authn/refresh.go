@@ -2,13 +2,8 @@ package authn
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -30,10 +25,9 @@ import (
 // was copied, so the whole family is revoked and every token of it stops
 // working, the newest included.
 
-const (
-	refreshPrefix    = "0."
-	refreshRandomLen = 32
-)
+// refreshPrefix marks refresh token values; the rest is the shape shared
+// with sessions and codes (newBearerValue).
+const refreshPrefix = "0."
 
 // RefreshToken is a refresh token's stored grant.
 type RefreshToken struct {
@@ -88,45 +82,15 @@ func invalidGrant(cause error, format string, args ...any) error {
 }
 
 // newRefreshValue returns a new token value for tenantID and its hash.
-func newRefreshValue(tenantID string) (string, string, error) {
-	tid, err := hex.DecodeString(strings.ReplaceAll(tenantID, "-", ""))
-	if err != nil || len(tid) != 16 {
-		return "", "", errs.E(errs.Internal, "authn: tenant id %q is not a GUID", tenantID)
-	}
-	b := make([]byte, 16+refreshRandomLen)
-	copy(b, tid)
-	if _, err := rand.Read(b[16:]); err != nil {
-		return "", "", errs.Wrap(errs.Internal, err, "authn: cannot read random bytes")
-	}
-	raw := refreshPrefix + base64.RawURLEncoding.EncodeToString(b)
-	return raw, refreshHash(raw), nil
-}
-
-func refreshHash(raw string) string {
-	sum := sha256.Sum256([]byte(raw))
-	return hex.EncodeToString(sum[:])
-}
-
 // RefreshTokenTenant returns the tenant a refresh token value belongs to,
 // or false if the value is not shaped like one of ours.
-func RefreshTokenTenant(raw string) (string, bool) {
-	rest, ok := strings.CutPrefix(raw, refreshPrefix)
-	if !ok || len(rest) != base64.RawURLEncoding.EncodedLen(16+refreshRandomLen) {
-		return "", false
-	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(rest)
-	if err != nil || len(b) != 16+refreshRandomLen {
-		return "", false
-	}
-	t := b[:16]
-	return fmt.Sprintf("%x-%x-%x-%x-%x", t[0:4], t[4:6], t[6:8], t[8:10], t[10:16]), true
-}
+func RefreshTokenTenant(raw string) (string, bool) { return bearerTenant(refreshPrefix, raw) }
 
 // IssueRefreshToken starts a new family for rt (a fresh sign-in) and
 // returns the token value. The family's id is rt.FamilyID when set (the
 // authorization code grant names it after its code), else a new one.
 func (s *Service) IssueRefreshToken(ctx context.Context, rt RefreshToken, now time.Time) (string, error) {
-	raw, hash, err := newRefreshValue(rt.TenantID)
+	raw, hash, err := newBearerValue(refreshPrefix, rt.TenantID)
 	if err != nil {
 		return "", err
 	}
@@ -169,7 +133,7 @@ func (s *Service) CheckRefreshToken(ctx context.Context, tenantID, clientAppID, 
 	if !ok || tenantID != "" && tid != tenantID {
 		return nil, invalidGrant(nil, "The provided value for the input parameter 'refresh_token' or 'assertion' is not valid.")
 	}
-	hash := refreshHash(raw)
+	hash := bearerHash(raw)
 	var (
 		d   refreshDoc
 		fam familyDoc
@@ -221,7 +185,7 @@ func (s *Service) CheckRefreshToken(ctx context.Context, tenantID, clientAppID, 
 // family. If rt stopped being current since it was checked (a concurrent
 // use), that is reuse too: the family is revoked.
 func (s *Service) RotateRefreshToken(ctx context.Context, rt *RefreshToken, scopes []string, now time.Time) (string, error) {
-	raw, hash, err := newRefreshValue(rt.TenantID)
+	raw, hash, err := newBearerValue(refreshPrefix, rt.TenantID)
 	if err != nil {
 		return "", err
 	}
