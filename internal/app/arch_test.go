@@ -35,7 +35,7 @@ var allowed = map[string][]string{
 	"web":            {"errs", "iam"},
 
 	// Services: rules, over the store contract.
-	"directory":       {"audit", "authz", "passwords", "graphperms", "store", "errs", "iam", "query"},
+	"directory":       {"audit", "authz", "rbac", "passwords", "graphperms", "store", "errs", "iam", "query"},
 	"authn":           {"audit", "passwords", "graphperms", "store", "errs", "iam", "query"},
 	"authn/authntest": {"passwords", "graphperms", "store", "errs", "iam", "query"},
 	"tokens":          {"store", "errs", "iam", "query"},

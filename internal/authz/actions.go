@@ -4,51 +4,55 @@ package authz
 // (shared/reference/entra/data/all_resource_actions_in_builtin_roles.json),
 // so the RBAC evaluator can match them against role definitions unchanged.
 const (
-	UsersRead         = "microsoft.directory/users/standard/read"
-	UsersCreate       = "microsoft.directory/users/create"
-	UsersUpdate       = "microsoft.directory/users/basic/update"
-	UsersPassword     = "microsoft.directory/users/password/update"
-	UsersManager      = "microsoft.directory/users/manager/update"
-	UsersDelete       = "microsoft.directory/users/delete"
-	UsersRestore      = "microsoft.directory/users/restore"
-	UsersRevokeTokens = "microsoft.directory/users/invalidateAllRefreshTokens"
-	GroupsRead        = "microsoft.directory/groups/standard/read"
-	GroupsMembersRead = "microsoft.directory/groups/members/read"
-	GroupsCreate      = "microsoft.directory/groups/create"
-	GroupsUpdate      = "microsoft.directory/groups/basic/update"
-	GroupsMembers     = "microsoft.directory/groups/members/update"
-	GroupsOwners      = "microsoft.directory/groups/owners/update"
-	GroupsDelete      = "microsoft.directory/groups/delete"
-	GroupsRestore     = "microsoft.directory/groups/restore"
-	RAGroupsCreate    = "microsoft.directory/groupsAssignableToRoles/create"
-	RAGroupsUpdate    = "microsoft.directory/groupsAssignableToRoles/allProperties/update"
-	RAGroupsDelete    = "microsoft.directory/groupsAssignableToRoles/delete"
-	RAGroupsRestore   = "microsoft.directory/groupsAssignableToRoles/restore"
-	AppsRead          = "microsoft.directory/applications/standard/read"
-	AppsCreate        = "microsoft.directory/applications/create"
-	AppsUpdate        = "microsoft.directory/applications/basic/update"
-	AppsCredentials   = "microsoft.directory/applications/credentials/update"
-	AppsOwners        = "microsoft.directory/applications/owners/update"
-	AppsDelete        = "microsoft.directory/applications/delete"
-	AppsRestore       = "microsoft.directory/deletedItems.applications/restore"
-	SPsRead           = "microsoft.directory/servicePrincipals/standard/read"
-	SPsCreate         = "microsoft.directory/servicePrincipals/create"
-	SPsUpdate         = "microsoft.directory/servicePrincipals/basic/update"
-	SPsDelete         = "microsoft.directory/servicePrincipals/delete"
-	SPsOwners         = "microsoft.directory/servicePrincipals/owners/update"
-	SPsAppRoleAssign  = "microsoft.directory/servicePrincipals/appRoleAssignedTo/update"
-	AUsRead           = "microsoft.directory/administrativeUnits/standard/read"
-	AUsMembersRead    = "microsoft.directory/administrativeUnits/members/read"
-	AUsWrite          = "microsoft.directory/administrativeUnits/allProperties/allTasks"
-	DomainsRead       = "microsoft.directory/domains/standard/read"
-	DomainsWrite      = "microsoft.directory/domains/allProperties/allTasks"
-	OrganizationRead  = "microsoft.directory/organization/standard/read"
-	AuditLogsRead     = "microsoft.directory/auditLogs/allProperties/read"
-	SignInsRead       = "microsoft.directory/signInReports/allProperties/read"
-	GrantsRead        = "microsoft.directory/oAuth2PermissionGrants/standard/read"
-	GrantsCreate      = "microsoft.directory/oAuth2PermissionGrants/create"
-	GrantsUpdate      = "microsoft.directory/oAuth2PermissionGrants/basic/update"
-	GrantsDelete      = "microsoft.directory/oAuth2PermissionGrants/allProperties/allTasks"
+	UsersRead            = "microsoft.directory/users/standard/read"
+	UsersCreate          = "microsoft.directory/users/create"
+	UsersUpdate          = "microsoft.directory/users/basic/update"
+	UsersPassword        = "microsoft.directory/users/password/update"
+	UsersManager         = "microsoft.directory/users/manager/update"
+	UsersDelete          = "microsoft.directory/users/delete"
+	UsersRestore         = "microsoft.directory/users/restore"
+	UsersRevokeTokens    = "microsoft.directory/users/invalidateAllRefreshTokens"
+	GroupsRead           = "microsoft.directory/groups/standard/read"
+	GroupsMembersRead    = "microsoft.directory/groups/members/read"
+	GroupsCreate         = "microsoft.directory/groups/create"
+	GroupsUpdate         = "microsoft.directory/groups/basic/update"
+	GroupsMembers        = "microsoft.directory/groups/members/update"
+	GroupsOwners         = "microsoft.directory/groups/owners/update"
+	GroupsDelete         = "microsoft.directory/groups/delete"
+	GroupsRestore        = "microsoft.directory/groups/restore"
+	RAGroupsCreate       = "microsoft.directory/groupsAssignableToRoles/create"
+	RAGroupsUpdate       = "microsoft.directory/groupsAssignableToRoles/allProperties/update"
+	RAGroupsDelete       = "microsoft.directory/groupsAssignableToRoles/delete"
+	RAGroupsRestore      = "microsoft.directory/groupsAssignableToRoles/restore"
+	AppsRead             = "microsoft.directory/applications/standard/read"
+	AppsCreate           = "microsoft.directory/applications/create"
+	AppsUpdate           = "microsoft.directory/applications/basic/update"
+	AppsCredentials      = "microsoft.directory/applications/credentials/update"
+	AppsOwners           = "microsoft.directory/applications/owners/update"
+	AppsDelete           = "microsoft.directory/applications/delete"
+	AppsRestore          = "microsoft.directory/deletedItems.applications/restore"
+	SPsRead              = "microsoft.directory/servicePrincipals/standard/read"
+	SPsCreate            = "microsoft.directory/servicePrincipals/create"
+	SPsUpdate            = "microsoft.directory/servicePrincipals/basic/update"
+	SPsDelete            = "microsoft.directory/servicePrincipals/delete"
+	SPsOwners            = "microsoft.directory/servicePrincipals/owners/update"
+	SPsAppRoleAssign     = "microsoft.directory/servicePrincipals/appRoleAssignedTo/update"
+	AUsRead              = "microsoft.directory/administrativeUnits/standard/read"
+	AUsMembersRead       = "microsoft.directory/administrativeUnits/members/read"
+	AUsWrite             = "microsoft.directory/administrativeUnits/allProperties/allTasks"
+	DomainsRead          = "microsoft.directory/domains/standard/read"
+	DomainsWrite         = "microsoft.directory/domains/allProperties/allTasks"
+	OrganizationRead     = "microsoft.directory/organization/standard/read"
+	AuditLogsRead        = "microsoft.directory/auditLogs/allProperties/read"
+	SignInsRead          = "microsoft.directory/signInReports/allProperties/read"
+	GrantsRead           = "microsoft.directory/oAuth2PermissionGrants/standard/read"
+	GrantsCreate         = "microsoft.directory/oAuth2PermissionGrants/create"
+	GrantsUpdate         = "microsoft.directory/oAuth2PermissionGrants/basic/update"
+	GrantsDelete         = "microsoft.directory/oAuth2PermissionGrants/allProperties/allTasks"
+	RoleDefinitionsRead  = "microsoft.directory/roleDefinitions/standard/read"
+	RoleDefinitionsWrite = "microsoft.directory/roleDefinitions/allProperties/allTasks"
+	RoleAssignmentsRead  = "microsoft.directory/roleAssignments/standard/read"
+	RoleAssignmentsWrite = "microsoft.directory/roleAssignments/allProperties/allTasks"
 
 	AuthorizationPolicyRead   = "microsoft.directory/authorizationPolicy/standard/read"
 	AuthorizationPolicyUpdate = "microsoft.directory/authorizationPolicy/allProperties/allTasks"
@@ -70,6 +74,7 @@ var (
 	dirRead  = []string{"Directory.Read.All", "Directory.ReadWrite.All"}
 	dirWrite = []string{"Directory.ReadWrite.All"}
 	roleMgmt = "RoleManagement.ReadWrite.Directory"
+	roleRead = []string{"RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All", roleMgmt}
 )
 
 func with(base []string, more ...string) []string {
@@ -142,5 +147,13 @@ var appPermissions = map[string]grant{
 	// does not cover policies.
 	AuthorizationPolicyRead:   {any: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}},
 	AuthorizationPolicyUpdate: {any: []string{"Policy.ReadWrite.Authorization"}},
+	// Role management (CONTRACT.md D.9): reads take any of Graph's role
+	// management read permissions or Directory.Read.All; writes only
+	// RoleManagement.ReadWrite.Directory (Directory.ReadWrite.All does not
+	// hand out roles).
+	RoleDefinitionsRead:  {any: roleRead},
+	RoleDefinitionsWrite: {any: []string{roleMgmt}},
+	RoleAssignmentsRead:  {any: roleRead},
+	RoleAssignmentsWrite: {any: []string{roleMgmt}},
 	// Permanent deletion is checked again per kind by the directory service.
 }

@@ -216,7 +216,7 @@ func (b *bootstrap) admin(upn, hash string) (string, error) {
 // service owns role assignments; bootstrap writes the first one directly.
 func (b *bootstrap) globalAdmin(userID string) error {
 	ra := iam.RoleAssignment{ID: iam.NewID(), PrincipalID: userID, RoleDefinitionID: iam.GlobalAdministratorRoleID, DirectoryScopeID: "/"}
-	return b.insert(iam.KindRoleAssignment, ra.ID, "", "", ra, nil)
+	return b.insert(iam.KindRoleAssignment, ra.ID, roleAssignmentKey(ra), "", ra, nil)
 }
 
 func (b *bootstrap) app(clientID, secret, graphSPID string) error {

@@ -116,8 +116,8 @@ type entity[T any] struct {
 	count bool
 }
 
-// mountEntity registers GET and POST on the set, GET, PATCH and DELETE on
-// its items, and "/$count" when asked: 201 with the entity on create, 204
+// mountEntity registers GET and POST on the set, GET, PATCH (when update
+// is set) and DELETE on its items, and "/$count" when asked: 201 with the entity on create, 204
 // on update and delete, as Graph answers.
 func mountEntity[T any](s *Server, e entity[T]) {
 	rt := &s.routes
@@ -162,16 +162,18 @@ func mountEntity[T any](s *Server, e entity[T]) {
 		}
 		return getEntity(s, w, r, rc, e.kind, e.set, v)
 	})
-	rt.add("PATCH", e.set+"/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		if err := e.update(r.Context(), rc.caller, rc.params["id"], body); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
+	if e.update != nil {
+		rt.add("PATCH", e.set+"/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+			body, err := readBody(r)
+			if err != nil {
+				return err
+			}
+			if err := e.update(r.Context(), rc.caller, rc.params["id"], body); err != nil {
+				return err
+			}
+			return noContent(w)
+		})
+	}
 	rt.add("DELETE", e.set+"/{id}", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		if err := e.del(r.Context(), rc.caller, rc.params["id"]); err != nil {
 			return err

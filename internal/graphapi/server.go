@@ -50,6 +50,7 @@ func New(dir *directory.Service, verifier TokenVerifier, publicURL string, now f
 	s.domainRoutes()
 	s.policyRoutes()
 	s.legacyAuthRoutes()
+	s.roleRoutes()
 	return s
 }
 

@@ -17,6 +17,9 @@ const (
 	// KindRoleAssignment is a directory role assignment
 	// (unifiedRoleAssignment); the RBAC service owns its rules.
 	KindRoleAssignment Kind = "roleAssignment"
+	// KindRoleDefinition is a custom directory role (unifiedRoleDefinition
+	// with isBuiltIn false); built-in roles are not stored.
+	KindRoleDefinition Kind = "roleDefinition"
 	// KindSignIn is a sign-in log record (Graph's signIn); CreatedAt is
 	// its createdDateTime.
 	KindSignIn Kind = "signIn"

@@ -67,6 +67,30 @@ type RoleAssignment struct {
 	RoleDefinitionID string  `json:"roleDefinitionId"`
 	DirectoryScopeID string  `json:"directoryScopeId"`
 	AppScopeID       *string `json:"appScopeId"`
+	// ResourceScope is Graph's legacy name for DirectoryScopeID; the
+	// directory fills it in on every read.
+	ResourceScope string `json:"resourceScope,omitempty"`
+}
+
+// RoleDefinition is Graph's unifiedRoleDefinition as v1.0 renders it. The
+// built-in ones come from package rbac; custom ones are stored objects of
+// KindRoleDefinition.
+type RoleDefinition struct {
+	ID              string           `json:"id"`
+	DisplayName     *string          `json:"displayName"`
+	Description     *string          `json:"description"`
+	IsBuiltIn       bool             `json:"isBuiltIn"`
+	IsEnabled       *bool            `json:"isEnabled"`
+	TemplateID      string           `json:"templateId"`
+	Version         *string          `json:"version"`
+	ResourceScopes  []string         `json:"resourceScopes"`
+	RolePermissions []RolePermission `json:"rolePermissions"`
+}
+
+// RolePermission is Graph's unifiedRolePermission.
+type RolePermission struct {
+	AllowedResourceActions []string `json:"allowedResourceActions"`
+	Condition              *string  `json:"condition"`
 }
 
 // GlobalAdministratorRoleID is the template id of Global Administrator.

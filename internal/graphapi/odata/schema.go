@@ -250,6 +250,10 @@ func SchemaFor(kind iam.Kind) *Schema {
 		return SignInSchema
 	case iam.KindOAuth2PermissionGrant:
 		return OAuth2PermissionGrantSchema
+	case iam.KindRoleDefinition:
+		return RoleDefinitionSchema
+	case iam.KindRoleAssignment:
+		return RoleAssignmentSchema
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 var allSchemas = []*Schema{
 	UserSchema, GroupSchema, ApplicationSchema, ServicePrincipalSchema, AdministrativeUnitSchema,
 	DomainSchema, DirectoryAuditSchema, DirectoryObjectSchema, AppRoleAssignmentSchema,
-	SignInSchema, OAuth2PermissionGrantSchema,
+	SignInSchema, OAuth2PermissionGrantSchema, RoleDefinitionSchema, RoleAssignmentSchema,
 }
 
 // TestUserSchemaMatchesTable re-reads the filter table independently and
