@@ -7,7 +7,6 @@ import (
 
 	"github.com/ostiary/ostiary/internal/audit"
 	"github.com/ostiary/ostiary/internal/authz"
-	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/iam"
 	"github.com/ostiary/ostiary/internal/store"
 )
@@ -18,21 +17,20 @@ import (
 // created. A tenant created before it existed has none; reads then give
 // the defaults and the first update creates it.
 
+var authorizationPolicy = singleton[iam.AuthorizationPolicy]{
+	kind: iam.KindAuthorizationPolicy, id: iam.AuthorizationPolicyID, defaults: iam.DefaultAuthorizationPolicy,
+	normalize: func(p *iam.AuthorizationPolicy) {
+		p.ID = iam.AuthorizationPolicyID
+		if p.DefaultUserRolePermissions.PermissionGrantPoliciesAssigned == nil {
+			p.DefaultUserRolePermissions.PermissionGrantPoliciesAssigned = []string{}
+		}
+	},
+}
+
 // readAuthorizationPolicy returns the tenant's policy and whether it is
 // stored.
 func readAuthorizationPolicy(r store.Reader, tenantID string) (iam.AuthorizationPolicy, store.Object, bool, error) {
-	o, err := r.Get(tenantID, iam.KindAuthorizationPolicy, iam.AuthorizationPolicyID)
-	if errs.Is(err, errs.NotFound) {
-		return iam.DefaultAuthorizationPolicy(), store.Object{}, false, nil
-	} else if err != nil {
-		return iam.AuthorizationPolicy{}, o, false, err
-	}
-	p, err := decode[iam.AuthorizationPolicy](o)
-	p.ID = iam.AuthorizationPolicyID
-	if p.DefaultUserRolePermissions.PermissionGrantPoliciesAssigned == nil {
-		p.DefaultUserRolePermissions.PermissionGrantPoliciesAssigned = []string{}
-	}
-	return p, o, true, err
+	return authorizationPolicy.read(r, tenantID)
 }
 
 // GetAuthorizationPolicy returns the tenant's authorization policy.
@@ -94,10 +92,7 @@ func (s *Service) UpdateAuthorizationPolicy(ctx context.Context, c *iam.Caller, 
 		if _, err := applyPatch(&np, patch, "microsoft.graph.authorizationPolicy", "id"); err != nil {
 			return err
 		}
-		np.ID = iam.AuthorizationPolicyID
-		if np.DefaultUserRolePermissions.PermissionGrantPoliciesAssigned == nil {
-			np.DefaultUserRolePermissions.PermissionGrantPoliciesAssigned = []string{}
-		}
+		authorizationPolicy.normalize(&np)
 		for _, id := range np.DefaultUserRolePermissions.PermissionGrantPoliciesAssigned {
 			if !iam.IsPermissionGrantPolicyID(id) {
 				return badRequest("Invalid value specified for property 'permissionGrantPoliciesAssigned': '%s' is not a permission grant policy that can be assigned to users.", id)
@@ -108,18 +103,7 @@ func (s *Service) UpdateAuthorizationPolicy(ctx context.Context, c *iam.Caller, 
 		default:
 			return badRequest("Invalid value specified for property 'allowInvitesFrom'.")
 		}
-		data, err := encode(np)
-		if err != nil {
-			return err
-		}
-		if stored {
-			o.Data = data
-			err = w.Update(o)
-		} else {
-			err = w.Insert(store.Object{TenantID: c.TenantID, Kind: iam.KindAuthorizationPolicy, ID: iam.AuthorizationPolicyID,
-				DisplayName: np.DisplayName, CreatedAt: now, Data: data})
-		}
-		if err != nil {
+		if err := authorizationPolicy.save(w, c.TenantID, o, stored, np, np.DisplayName, now); err != nil {
 			return err
 		}
 		return record(w, c, now, audit.Entry{Category: audit.Policy, Activity: "Update authorization policy", OperationType: "Update",

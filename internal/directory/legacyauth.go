@@ -5,7 +5,6 @@ import (
 
 	"github.com/ostiary/ostiary/internal/audit"
 	"github.com/ostiary/ostiary/internal/authz"
-	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/iam"
 	"github.com/ostiary/ostiary/internal/store"
 )
@@ -18,16 +17,13 @@ import (
 // (Policy.Read.All to read, Policy.ReadWrite.Authorization to write) and
 // directory actions, so role-based access needs no new action.
 
+var legacyAuthPolicy = singleton[iam.LegacyAuthenticationPolicy]{
+	kind: iam.KindLegacyAuthenticationPolicy, id: iam.LegacyAuthenticationPolicyID, defaults: iam.DefaultLegacyAuthenticationPolicy,
+	normalize: func(p *iam.LegacyAuthenticationPolicy) { p.ID = iam.LegacyAuthenticationPolicyID },
+}
+
 func readLegacyAuthPolicy(r store.Reader, tenantID string) (iam.LegacyAuthenticationPolicy, store.Object, bool, error) {
-	o, err := r.Get(tenantID, iam.KindLegacyAuthenticationPolicy, iam.LegacyAuthenticationPolicyID)
-	if errs.Is(err, errs.NotFound) {
-		return iam.DefaultLegacyAuthenticationPolicy(), store.Object{}, false, nil
-	} else if err != nil {
-		return iam.LegacyAuthenticationPolicy{}, o, false, err
-	}
-	p, err := decode[iam.LegacyAuthenticationPolicy](o)
-	p.ID = iam.LegacyAuthenticationPolicyID
-	return p, o, true, err
+	return legacyAuthPolicy.read(r, tenantID)
 }
 
 // GetLegacyAuthenticationPolicy returns the tenant's legacy authentication
@@ -62,19 +58,7 @@ func (s *Service) UpdateLegacyAuthenticationPolicy(ctx context.Context, c *iam.C
 		if _, err := applyPatch(&np, p, "microsoft.graph.ostiaryLegacyAuthenticationPolicy", "id", "displayName", "description"); err != nil {
 			return err
 		}
-		np.ID = iam.LegacyAuthenticationPolicyID
-		data, err := encode(np)
-		if err != nil {
-			return err
-		}
-		if stored {
-			o.Data = data
-			err = w.Update(o)
-		} else {
-			err = w.Insert(store.Object{TenantID: c.TenantID, Kind: iam.KindLegacyAuthenticationPolicy, ID: iam.LegacyAuthenticationPolicyID,
-				DisplayName: np.DisplayName, CreatedAt: now, Data: data})
-		}
-		if err != nil {
+		if err := legacyAuthPolicy.save(w, c.TenantID, o, stored, np, np.DisplayName, now); err != nil {
 			return err
 		}
 		return record(w, c, now, audit.Entry{Category: audit.Policy, Activity: "Update legacy authentication policy", OperationType: "Update",
