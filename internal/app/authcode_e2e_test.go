@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -386,9 +387,11 @@ func TestAuthorizeErrors(t *testing.T) {
 	}
 	w.grant = consent(t, w.srv, w.tok, w.client.SPID, "User.Read")
 
-	// Logout: an unregistered target shows the signed-out page; a
-	// registered one is redirected to with the state.
-	logout := "/" + w.srv.Creds.TenantID + "/oauth2/v2.0/logout?" + url.Values{"post_logout_redirect_uri": {"http://localhost"}, "state": {"bye"}}.Encode()
+	// Logout: an unregistered target shows the signed-out page; a target
+	// the signing-out app (client_id) registered is redirected to with the
+	// state.
+	logout := "/" + w.srv.Creds.TenantID + "/oauth2/v2.0/logout?" + url.Values{"post_logout_redirect_uri": {"http://localhost"}, "state": {"bye"},
+		"client_id": {w.client.AppID}}.Encode()
 	p = b.do(t, "GET", logout, nil)
 	f = parseForm(t, p.body)
 	if p.status != 200 || f.fields.Get("csrf_token") == "" {
@@ -410,9 +413,26 @@ func TestAuthorizeErrors(t *testing.T) {
 	if loc.Query().Get("error") != "login_required" {
 		t.Errorf("after logout prompt=none: %s", loc)
 	}
-	p = b.do(t, "GET", "/"+w.srv.Creds.TenantID+"/oauth2/v2.0/logout?post_logout_redirect_uri="+url.QueryEscape("https://evil.example/"), nil)
+	p = b.do(t, "GET", "/"+w.srv.Creds.TenantID+"/oauth2/v2.0/logout?post_logout_redirect_uri="+url.QueryEscape("https://evil.example/")+"&client_id="+w.client.AppID, nil)
 	if p.status != 200 || p.header.Get("Location") != "" || !strings.Contains(p.body, "signed out") {
 		t.Errorf("unregistered post-logout target: %d %s", p.status, p.body)
+	}
+	// A URI another application registered is no target for this one: any
+	// user who can register an app could otherwise make the sign-out page
+	// redirect anywhere. Without client_id there is no redirect at all.
+	other := publicClientWithRedirect(t, w.srv, w.tok, "Elsewhere", "https://elsewhere.example/bye")
+	for _, q := range []url.Values{
+		{"post_logout_redirect_uri": {"https://elsewhere.example/bye"}, "client_id": {w.client.AppID}},
+		{"post_logout_redirect_uri": {"http://localhost"}},
+	} {
+		p = b.do(t, "GET", "/"+w.srv.Creds.TenantID+"/oauth2/v2.0/logout?"+q.Encode(), nil)
+		if p.status != 200 || p.header.Get("Location") != "" || !strings.Contains(p.body, "signed out") {
+			t.Errorf("post-logout target %v: %d %s", q, p.status, p.header.Get("Location"))
+		}
+	}
+	q := url.Values{"post_logout_redirect_uri": {"https://elsewhere.example/bye"}, "client_id": {other}}
+	if loc := b.do(t, "GET", "/"+w.srv.Creds.TenantID+"/oauth2/v2.0/logout?"+q.Encode(), nil).location(t); loc.String() != "https://elsewhere.example/bye" {
+		t.Errorf("the registering app's own target: %s", loc)
 	}
 
 	// revokeSignInSessions ends the browser session too.
@@ -427,4 +447,18 @@ func TestAuthorizeErrors(t *testing.T) {
 	if r := w.srv.Do(t, "GET", "/static/signin/signin.css", "", nil); r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/css") {
 		t.Errorf("stylesheet: %d %v", r.Status, r.Header)
 	}
+}
+
+// publicClientWithRedirect registers an application with one web redirect
+// URI and returns its appId.
+func publicClientWithRedirect(t testing.TB, srv *apptest.Server, tok, name, uri string) string {
+	t.Helper()
+	r := call(t, srv, "POST", "/v1.0/applications", tok, map[string]any{"displayName": name, "web": map[string]any{"redirectUris": []string{uri}}}, 201)
+	var app struct {
+		AppID string `json:"appId"`
+	}
+	if err := json.Unmarshal(r.Body, &app); err != nil {
+		t.Fatal(err)
+	}
+	return app.AppID
 }

@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/iam"
@@ -16,13 +17,15 @@ import (
 const maxLogoutCandidates = 50
 
 // IsRegisteredLogoutURI reports whether uri is, exactly, a redirect URI
-// (web, spa or publicClient) or the web logout URL of an application
-// registered in tenantID: the only places the sign-out page may send a
-// browser (TOKENS.md §8). The request is unauthenticated, so the lookup is
+// (web, spa or publicClient) or the web logout URL of the application
+// clientID (an appId) registered in tenantID: the only places the sign-out
+// page may send a browser (TOKENS.md §8). The URI must belong to the app
+// signing out, as in Entra; accepting any app's URI would let whoever can
+// register an app turn the sign-out page into an open redirect. The request is unauthenticated, so the lookup is
 // one indexed-by-tenant query with a bounded answer, never a scan of every
 // application.
-func (s *Service) IsRegisteredLogoutURI(ctx context.Context, tenantID, uri string) (bool, error) {
-	if uri == "" {
+func (s *Service) IsRegisteredLogoutURI(ctx context.Context, tenantID, clientID, uri string) (bool, error) {
+	if uri == "" || !iam.IsGUID(clientID) {
 		return false, nil
 	}
 	v := query.Value{Type: query.String, Str: uri}
@@ -30,9 +33,12 @@ func (s *Service) IsRegisteredLogoutURI(ctx context.Context, tenantID, uri strin
 	anyOf := func(path string) query.Expr {
 		return query.Any{Field: query.Field{Path: path, Type: query.String, Collection: true}, Pred: elem}
 	}
-	filter := query.Or{
-		anyOf("web/redirectUris"), anyOf("spa/redirectUris"), anyOf("publicClient/redirectUris"),
-		query.Cmp{Field: query.Field{Path: "web/logoutUrl", Type: query.String}, Op: query.Eq, Value: v},
+	filter := query.And{
+		query.Cmp{Field: query.Field{Path: "appId", Type: query.GUID}, Op: query.Eq, Value: query.Value{Type: query.GUID, Str: strings.ToLower(clientID)}},
+		query.Or{
+			anyOf("web/redirectUris"), anyOf("spa/redirectUris"), anyOf("publicClient/redirectUris"),
+			query.Cmp{Field: query.Field{Path: "web/logoutUrl", Type: query.String}, Op: query.Eq, Value: v},
+		},
 	}
 	found := false
 	err := s.st.Read(ctx, func(r store.Reader) error {

@@ -36,13 +36,20 @@ func TestIsRegisteredLogoutURI(t *testing.T) {
 		"":                               false,
 	}
 	for uri, want := range cases {
-		got, err := w.svc.IsRegisteredLogoutURI(context.Background(), tenantID, uri)
+		got, err := w.svc.IsRegisteredLogoutURI(context.Background(), tenantID, app.AppID, uri)
 		if err != nil || got != want {
 			t.Errorf("%q: got %v, %v; want %v", uri, got, err, want)
 		}
 	}
-	// Another tenant's registrations never count.
-	if got, _ := w.svc.IsRegisteredLogoutURI(context.Background(), iam.NewID(), "https://app.example/cb"); got {
+	// Another tenant's registrations never count, nor another app's, nor a
+	// missing client id.
+	if got, _ := w.svc.IsRegisteredLogoutURI(context.Background(), iam.NewID(), app.AppID, "https://app.example/cb"); got {
 		t.Error("a URI registered in another tenant was accepted")
+	}
+	if got, _ := w.svc.IsRegisteredLogoutURI(context.Background(), tenantID, iam.NewID(), "https://app.example/cb"); got {
+		t.Error("a URI registered by another application was accepted")
+	}
+	if got, _ := w.svc.IsRegisteredLogoutURI(context.Background(), tenantID, "", "https://app.example/cb"); got {
+		t.Error("a URI was accepted without a client id")
 	}
 }

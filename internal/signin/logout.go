@@ -10,8 +10,10 @@ import (
 // live session it asks the user to confirm (a POST form with a CSRF token,
 // so no other site can sign the user out); the confirmed form ends the
 // session and goes to post_logout_redirect_uri, with state, when that is a
-// registered redirect or logout URI of an application of the tenant, or
-// else shows the signed-out page.
+// registered redirect or logout URI of the application client_id names, or
+// else shows the signed-out page. Ostiary's choice: without client_id there
+// is no redirect (id_token_hint is not read yet), so the page can never
+// send a browser to a URI the signing-out app did not register.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	pageHeaders(w)
 	form, err := params(w, r)
@@ -37,7 +39,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if tenantID == "" && ss != nil {
 		tenantID = ss.TenantID
 	}
-	target := h.logoutTarget(ctx, tenantID, form.Get("post_logout_redirect_uri"))
+	target := h.logoutTarget(ctx, tenantID, form.Get("client_id"), form.Get("post_logout_redirect_uri"))
 	if ss != nil && !confirmed {
 		v := signOutView{Page: newPage("Sign out"), Action: "/" + url.PathEscape(r.PathValue("tenant")) + "/oauth2/v2.0/logout",
 			CSRF: h.csrfToken(w, r), Username: user.User.UserPrincipalName,
@@ -68,14 +70,14 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // logoutTarget is uri when it may be redirected to, else "".
-func (h *Handler) logoutTarget(ctx context.Context, tenantID, uri string) string {
+func (h *Handler) logoutTarget(ctx context.Context, tenantID, clientID, uri string) string {
 	if uri == "" || tenantID == "" {
 		return ""
 	}
 	if u, err := url.Parse(uri); err != nil || !u.IsAbs() {
 		return ""
 	}
-	ok, err := h.dir.IsRegisteredLogoutURI(ctx, tenantID, uri)
+	ok, err := h.dir.IsRegisteredLogoutURI(ctx, tenantID, clientID, uri)
 	if err != nil {
 		h.log.Error("logout redirect check failed", "tenant", tenantID, "err", err)
 		return ""

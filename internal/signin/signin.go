@@ -44,7 +44,7 @@ type Directory interface {
 	SignInSessionFromCookie(ctx context.Context, raw string, now time.Time) (*authn.SignInSession, *authn.SignedInUser, error)
 	EndSignInSession(ctx context.Context, raw string) error
 	IssueAuthCode(ctx context.Context, c authn.AuthCode, now time.Time) (string, error)
-	IsRegisteredLogoutURI(ctx context.Context, tenantID, uri string) (bool, error)
+	IsRegisteredLogoutURI(ctx context.Context, tenantID, clientID, uri string) (bool, error)
 	LogSignIn(ctx context.Context, tenantID string, rec iam.SignIn) error
 }
 
