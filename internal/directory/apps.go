@@ -103,22 +103,7 @@ func (s *Service) CreateApplication(ctx context.Context, c *iam.Caller, body Pat
 // GetApplication returns a live application by object id or by the
 // alternate key "appId=<guid>" (Graph's /applications(appId='…')).
 func (s *Service) GetApplication(ctx context.Context, c *iam.Caller, key string) (iam.Application, error) {
-	if err := s.preauthorize(ctx, c, authz.AppsRead, iam.KindApplication, key); err != nil {
-		return iam.Application{}, err
-	}
-	var app iam.Application
-	err := s.store.Read(ctx, func(r store.Reader) error {
-		o, err := appObject(r, c.TenantID, key)
-		if err != nil {
-			return err
-		}
-		if err := s.authorizeOwned(ctx, r, c, authz.AppsRead, o); err != nil {
-			return err
-		}
-		app, err = decode[iam.Application](o)
-		return err
-	})
-	return publicApp(app), err
+	return readOwnable(s, ctx, c, authz.AppsRead, iam.KindApplication, key, publicApp)
 }
 
 // GetApplicationByAppID returns a live application by its appId.
@@ -129,28 +114,7 @@ func (s *Service) GetApplicationByAppID(ctx context.Context, c *iam.Caller, appI
 // ListApplications lists live applications. A caller that may read only
 // the applications it owns sees only those.
 func (s *Service) ListApplications(ctx context.Context, c *iam.Caller, q query.List) (Page[iam.Application], error) {
-	ownedOnly, err := s.listScope(ctx, c, authz.AppsRead, iam.KindApplication)
-	if err != nil {
-		return Page[iam.Application]{}, err
-	}
-	var out Page[iam.Application]
-	err = s.store.Read(ctx, func(r store.Reader) error {
-		var p store.Page
-		if ownedOnly {
-			p, err = r.ListLinked(c.TenantID, iam.RelOwner, store.Sources, callerObjectID(c), []iam.Kind{iam.KindApplication}, q)
-		} else {
-			p, err = r.List(c.TenantID, iam.KindApplication, store.Live, q)
-		}
-		if err != nil {
-			return err
-		}
-		out, err = decodePage[iam.Application](p)
-		return err
-	})
-	for i := range out.Items {
-		out.Items[i] = publicApp(out.Items[i])
-	}
-	return out, err
+	return listOwnable(s, ctx, c, authz.AppsRead, iam.KindApplication, q, publicApp)
 }
 
 // UpdateApplication applies a Graph PATCH. Changes to the properties a

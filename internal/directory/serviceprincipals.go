@@ -130,22 +130,7 @@ func (s *Service) CreateServicePrincipal(ctx context.Context, c *iam.Caller, bod
 // GetServicePrincipal returns a live service principal by object id or by
 // the alternate key "appId=<guid>".
 func (s *Service) GetServicePrincipal(ctx context.Context, c *iam.Caller, key string) (iam.ServicePrincipal, error) {
-	if err := s.preauthorize(ctx, c, authz.SPsRead, iam.KindServicePrincipal, key); err != nil {
-		return iam.ServicePrincipal{}, err
-	}
-	var sp iam.ServicePrincipal
-	err := s.store.Read(ctx, func(r store.Reader) error {
-		o, err := keyedObject(r, c.TenantID, iam.KindServicePrincipal, key)
-		if err != nil {
-			return err
-		}
-		if err := s.authorizeOwned(ctx, r, c, authz.SPsRead, o); err != nil {
-			return err
-		}
-		sp, err = decode[iam.ServicePrincipal](o)
-		return err
-	})
-	return publicSP(sp), err
+	return readOwnable(s, ctx, c, authz.SPsRead, iam.KindServicePrincipal, key, publicSP)
 }
 
 // GetServicePrincipalByAppID returns the tenant's service principal of an appId.
@@ -156,28 +141,7 @@ func (s *Service) GetServicePrincipalByAppID(ctx context.Context, c *iam.Caller,
 // ListServicePrincipals lists live service principals; a caller that may
 // read only what it owns sees only those.
 func (s *Service) ListServicePrincipals(ctx context.Context, c *iam.Caller, q query.List) (Page[iam.ServicePrincipal], error) {
-	ownedOnly, err := s.listScope(ctx, c, authz.SPsRead, iam.KindServicePrincipal)
-	if err != nil {
-		return Page[iam.ServicePrincipal]{}, err
-	}
-	var out Page[iam.ServicePrincipal]
-	err = s.store.Read(ctx, func(r store.Reader) error {
-		var p store.Page
-		if ownedOnly {
-			p, err = r.ListLinked(c.TenantID, iam.RelOwner, store.Sources, callerObjectID(c), []iam.Kind{iam.KindServicePrincipal}, q)
-		} else {
-			p, err = r.List(c.TenantID, iam.KindServicePrincipal, store.Live, q)
-		}
-		if err != nil {
-			return err
-		}
-		out, err = decodePage[iam.ServicePrincipal](p)
-		return err
-	})
-	for i := range out.Items {
-		out.Items[i] = publicSP(out.Items[i])
-	}
-	return out, err
+	return listOwnable(s, ctx, c, authz.SPsRead, iam.KindServicePrincipal, q, publicSP)
 }
 
 // UpdateServicePrincipal applies a Graph PATCH.
