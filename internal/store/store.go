@@ -153,10 +153,47 @@ type Store interface {
 	TryLock(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
 	// Unlock releases the lock if owner holds it.
 	Unlock(ctx context.Context, name, owner string) error
+	// Changes returns up to limit entries of the change feed with a sequence
+	// number above afterSeq, in sequence order. See Change.
+	Changes(ctx context.Context, afterSeq int64, limit int) ([]Change, error)
+	// PruneChanges forgets feed entries written before the given time.
+	PruneChanges(ctx context.Context, before time.Time) error
 	// Ping checks that the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// Change is one entry of the change feed: a committed write touched an
+// object (Kind and ID) or a link (Rel, ID as the source, TargetID) of a
+// tenant. Every write of a FedKinds object or a FedRels link appends one
+// entry in the same transaction, so an entry exists exactly when its write
+// committed. Replicas that cache directory state (the role-based access
+// snapshots) read the feed to learn what to re-read; entries say what
+// changed, never how, so applying one is re-reading the current state,
+// which is idempotent and independent of order.
+//
+// Sequence numbers grow, but on PostgreSQL a transaction may commit after a
+// later-numbered one, so a reader can see a gap that fills in afterwards;
+// readers must come back for gaps (see access.Feed).
+type Change struct {
+	Seq      int64
+	TenantID string
+	Kind     iam.Kind // the object's kind; "" for a link
+	ID       string   // the object, or the link's source
+	Rel      iam.Rel  // the link's relationship; "" for an object
+	TargetID string   // the link's target
+	At       time.Time
+}
+
+// FedKinds are the object kinds whose writes the change feed records:
+// those the access snapshots are built from (principals, their groups and
+// units, role definitions and assignments, the default user permissions).
+var FedKinds = []iam.Kind{iam.KindUser, iam.KindGroup, iam.KindServicePrincipal, iam.KindAdministrativeUnit,
+	iam.KindRoleDefinition, iam.KindRoleAssignment, iam.KindAuthorizationPolicy}
+
+// FedRels are the link relationships whose writes the feed records:
+// membership of groups and administrative units.
+var FedRels = []iam.Rel{iam.RelMember}
 
 // GlobalKeyKinds are kinds whose Key is unique across tenants.
 var GlobalKeyKinds = []iam.Kind{iam.KindDomain}

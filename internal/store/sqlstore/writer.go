@@ -103,7 +103,7 @@ func (t *tx) Insert(o store.Object) error {
 		return err
 	}
 	if n > 0 {
-		return nil
+		return t.feedObject(o.TenantID, o.Kind, o.ID)
 	}
 	// Say which rule the object broke.
 	b = newBuilder(t.d)
@@ -171,7 +171,7 @@ func (t *tx) Update(o store.Object) error {
 	if n == 0 {
 		return notFound(o.Kind, o.ID)
 	}
-	return nil
+	return t.feedObject(o.TenantID, o.Kind, o.ID)
 }
 
 // Delete removes the object and, unless an object of another kind still
@@ -186,6 +186,11 @@ func (t *tx) Delete(tenantID string, kind iam.Kind, id string) error {
 	}
 	if n == 0 {
 		return notFound(kind, id)
+	}
+	// The entry stands for the links that go with the object too: a
+	// reader re-reads the object's memberships.
+	if err := t.feedObject(tenantID, kind, id); err != nil {
+		return err
 	}
 	b = newBuilder(t.d)
 	b.sql("SELECT 1 FROM objects o WHERE o.tenant_id = ").arg(tenantID).sql(" AND o.id = ").arg(id)
@@ -232,7 +237,7 @@ func (t *tx) AddLink(l store.Link) error {
 	if n == 0 {
 		return errs.E(errs.Conflict, "The link already exists.")
 	}
-	return nil
+	return t.feedLink(l.TenantID, l.Rel, l.SourceID, l.TargetID)
 }
 
 func (t *tx) RemoveLink(tenantID string, rel iam.Rel, sourceID, targetID, qualifier string) error {
@@ -247,5 +252,5 @@ func (t *tx) RemoveLink(tenantID string, rel iam.Rel, sourceID, targetID, qualif
 	if n == 0 {
 		return errs.E(errs.NotFound, "The link does not exist.")
 	}
-	return nil
+	return t.feedLink(tenantID, rel, sourceID, targetID)
 }

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Transitive", testTransitive},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Locks", testLocks},
+		{"Feed", testFeed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
