@@ -60,7 +60,7 @@ func runScript(t *testing.T, path string) {
 			continue
 		}
 		sc.where = fmt.Sprintf("%s:%d", filepath.Base(path), n)
-		if toks[0] == "check" || toks[0] == "validate" {
+		if toks[0] == "check" || toks[0] == "validate" || toks[0] == "wids" {
 			checks++
 		}
 		if err := sc.do(toks); err != nil {
@@ -174,6 +174,43 @@ func (sc *script) do(toks []string) error {
 			}
 		}
 		return sc.s.Apply(cs...)
+	case "memberships":
+		// memberships obj groups=g1,g2 units=u1: replace what the snapshot
+		// knows (a feed reader's re-read); an empty list is "groups=".
+		if err := need(1); err != nil {
+			return err
+		}
+		c := rbac.SetMemberships{ObjectID: args[0]}
+		for _, o := range args[1:] {
+			k, v, _ := strings.Cut(o, "=")
+			var list []string
+			if v != "" {
+				list = strings.Split(v, ",")
+			}
+			switch k {
+			case "groups":
+				c.Groups = list
+			case "units":
+				c.Units = list
+			default:
+				return fmt.Errorf("unknown memberships option %q", o)
+			}
+		}
+		return sc.s.Apply(c)
+	case "wids":
+		// wids principal => role role...: the tenant-wide built-in roles.
+		if err := need(2); err != nil {
+			return err
+		}
+		var want []string
+		for _, r := range args[2:] {
+			want = append(want, sc.roleID(r))
+		}
+		slices.Sort(want)
+		if got := sc.s.TenantWideRoles(args[0], sc.now); !slices.Equal(got, want) {
+			return fmt.Errorf("wids %v, want %v", got, want)
+		}
+		return nil
 	case "fail":
 		if err := need(2); err != nil {
 			return err
@@ -264,6 +301,8 @@ func (sc *script) check(args []string) error {
 			r.Target.ProtectedMember = true
 		case "restricted":
 			r.Target.Restricted = true
+		case "anytarget":
+			r.AnyTarget = true
 		default:
 			return fmt.Errorf("unknown check option %q", o)
 		}

@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -60,6 +61,12 @@ type Request struct {
 	Principal Principal
 	Action    string // e.g. "microsoft.directory/users/password/update"
 	Target    Target
+	// AnyTarget asks whether the principal may perform the action on some
+	// target of Target.Kind, ignoring Target's id: scopes, conditions and
+	// the sensitive-actions matrix are not checked. A caller uses it to
+	// tell "not found" from "denied" without confirming that an object the
+	// principal could never touch exists.
+	AnyTarget bool
 	// SensitiveAttributes marks a users write that touches accountEnabled,
 	// businessPhones, mobilePhone, otherMails, onPremisesImmutableId,
 	// passwordProfile or userPrincipalName: the matrix then applies to an
@@ -228,7 +235,7 @@ func (e *evaluation) run() (Decision, bool) {
 		}
 	}
 	if p.DefaultRoleID != "" {
-		if ri, ok := s.roleIdx[p.DefaultRoleID]; ok && s.roles[ri].def.systemAssigned() {
+		if ri, ok := s.index(p.DefaultRoleID); ok && s.role(ri).def.systemAssigned() {
 			return e.try(Default, nil, ri, "")
 		}
 	}
@@ -236,9 +243,9 @@ func (e *evaluation) run() (Decision, bool) {
 }
 
 func newEvaluation(s *Snapshot, r Request, now time.Time) (evaluation, bool) {
-	g := s.grantsFor(grantKey{action: r.Action, subtype: r.Target.Subtype,
+	g, custom := s.grantsFor(grantKey{action: r.Action, subtype: r.Target.Subtype,
 		roleAssignable: r.Target.RoleAssignable && r.Target.Kind == iam.KindGroup})
-	e := evaluation{s: s, r: r, g: g, now: now.UnixNano(), sens: g.sens}
+	e := evaluation{s: s, r: r, g: g, custom: custom, now: now.UnixNano(), sens: g.sens}
 	if g.err != nil {
 		return e, false
 	}
@@ -252,7 +259,8 @@ func newEvaluation(s *Snapshot, r Request, now time.Time) (evaluation, bool) {
 type evaluation struct {
 	s       *Snapshot
 	r       Request
-	g       *actionGrants
+	g       *actionGrants // built-in roles
+	custom  []roleGrant   // custom roles, by index after the built-ins
 	now     int64
 	sens    Sensitivity
 	explain bool // record why candidates fail (second pass only)
@@ -269,7 +277,7 @@ type evaluation struct {
 // when a is nil). On success it returns the decision; on failure it records
 // why in e.denials.
 func (e *evaluation) try(src Source, a *assignment, ri int32, group string) (Decision, bool) {
-	r := e.s.roles[ri]
+	r := e.s.role(ri)
 	reason := Reason{Source: src, RoleID: r.def.ID, RoleName: r.def.DisplayName, GroupID: group, Scope: "/"}
 	kind, scopeID := scopeTenant, ""
 	if a != nil {
@@ -284,15 +292,16 @@ func (e *evaluation) try(src Source, a *assignment, ri int32, group string) (Dec
 	if !r.def.IsEnabled {
 		return e.deny(reason, RoleDisabled, "the role is disabled", "")
 	}
-	var rg roleGrant
-	if int(ri) < len(e.g.byRole) {
-		rg = e.g.byRole[ri]
-	}
+	rg := e.grant(ri)
 	if rg.any == "" && rg.self == "" && rg.owner == "" {
 		return e.deny(reason, RoleLacksAction, "no permission of the role covers the action", "")
 	}
 	if kind != scopeTenant && e.g.create {
 		return e.deny(reason, CreateNeedsTenantScope, "create permissions only work when the role is assigned at scope /", "")
+	}
+	if e.r.AnyTarget {
+		reason.Permission = cmp.Or(rg.any, rg.self, rg.owner)
+		return e.allow(reason)
 	}
 	switch kind {
 	case scopeUnit:
@@ -332,6 +341,10 @@ func (e *evaluation) try(src Source, a *assignment, ri int32, group string) (Dec
 			return e.deny(reason, TargetProtected, why, subject)
 		}
 	}
+	return e.allow(reason)
+}
+
+func (e *evaluation) allow(reason Reason) (Decision, bool) {
 	if e.quiet {
 		return Decision{Allowed: true}, true
 	}
@@ -403,7 +416,7 @@ func (e *evaluation) targetFacts() *targetFacts {
 		}
 		for i := range o.assignments {
 			a := &o.assignments[i]
-			if r := e.s.roles[a.role]; r != nil && a.activeAt(e.now) && !r.def.systemAssigned() && !slices.Contains(f.held, r.def.ID) {
+			if r := e.s.role(a.role); r != nil && a.activeAt(e.now) && !r.def.systemAssigned() && !slices.Contains(f.held, r.def.ID) {
 				f.held = append(f.held, r.def.ID)
 			}
 		}
@@ -456,8 +469,8 @@ func (e *evaluation) protected(actor string, kind scopeKind) (why, subject strin
 	for _, h := range f.held {
 		if !t.allowedOn(actor, h) {
 			name := h
-			if i, ok := e.s.roleIdx[h]; ok {
-				name = e.s.roles[i].def.DisplayName
+			if i, ok := e.s.index(h); ok && e.s.role(i) != nil {
+				name = e.s.role(i).def.DisplayName
 			}
 			return "the target holds a role this role may not act on for this sensitive action", name
 		}

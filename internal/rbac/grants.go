@@ -24,7 +24,7 @@ type actionGrants struct {
 	create     bool
 	usersWrite bool // a write on users: Request.SensitiveAttributes can make it sensitive
 	sens       Sensitivity
-	byRole     []roleGrant // by role index; shorter than s.roles only for roles added later (never: the cache is reset)
+	byRole     []roleGrant // by position in the role list it was computed for
 }
 
 // maxCachedActions bounds the cache: actions come from code, but the explain
@@ -36,16 +36,40 @@ type grantCache struct {
 	m  map[grantKey]*actionGrants
 }
 
-// grantsFor is called under s.mu (read or write).
-func (s *Snapshot) grantsFor(k grantKey) *actionGrants {
-	c := s.grants.Load()
+// builtinGrants caches, for the whole process, which built-in roles cover
+// each action; every tenant's snapshot shares it.
+var builtinGrants grantCache
+
+// grantsFor returns which built-in roles and which of the snapshot's custom
+// roles cover k. It is called under s.mu (read or write).
+func (s *Snapshot) grantsFor(k grantKey) (*actionGrants, []roleGrant) {
+	g := builtinGrants.get(k, builtins().roles)
+	if g.err != nil || len(s.custom) == 0 {
+		return g, nil
+	}
+	return g, s.grants.Load().get(k, s.custom).byRole
+}
+
+// grant returns how the role with index ri covers the evaluation's action.
+func (e *evaluation) grant(ri int32) roleGrant {
+	n := int32(len(e.g.byRole))
+	if ri < n {
+		return e.g.byRole[ri]
+	}
+	if int(ri-n) < len(e.custom) {
+		return e.custom[ri-n]
+	}
+	return roleGrant{}
+}
+
+func (c *grantCache) get(k grantKey, roles []*role) *actionGrants {
 	c.mu.RLock()
 	g, ok := c.m[k]
 	c.mu.RUnlock()
 	if ok {
 		return g
 	}
-	g = computeGrants(s.roles, k)
+	g = computeGrants(roles, k)
 	c.mu.Lock()
 	if c.m == nil {
 		c.m = map[grantKey]*actionGrants{}

@@ -63,11 +63,28 @@ type perm struct {
 }
 
 // role is a definition with its permissions flattened (own plus inherited).
+// Built-in roles are parsed once per process and shared by every tenant's
+// snapshot (see builtinSet); a role is never changed after it is built.
 type role struct {
 	def   RoleDefinition
 	perms []perm
-	uses  int // assignments that reference it; a used custom role cannot be deleted
 }
+
+// builtinSet is the built-in roles, parsed once. They take role indexes
+// 0..len-1 in every snapshot; custom roles follow.
+type builtinSet struct {
+	roles []*role
+	idx   map[string]int32
+}
+
+var builtins = sync.OnceValue(func() *builtinSet {
+	b := &builtinSet{idx: map[string]int32{}}
+	for _, def := range builtinRoles() {
+		b.idx[def.ID] = int32(len(b.roles))
+		b.roles = append(b.roles, newRole(def))
+	}
+	return b
+})
 
 // Snapshot is the in-memory state the evaluator decides from: role
 // definitions, assignments indexed by principal, direct memberships of
@@ -79,13 +96,38 @@ type role struct {
 // entry (its assignments, its role-assignable groups, its units), so a
 // decision costs a handful of map lookups: at a million assignments the
 // maps do not fit in the CPU cache and every lookup is a memory round trip.
+//
+// A tenant without custom roles or assignments costs a few empty maps: the
+// built-in roles and which of them cover each action are shared by all
+// snapshots of the process.
 type Snapshot struct {
-	mu      sync.RWMutex
-	roles   []*role // by index; nil once deleted, so indexes stay stable
-	roleIdx map[string]int32
-	objects map[string]*object
-	byID    map[string]string // assignment id → principal id
-	grants  atomic.Pointer[grantCache]
+	mu sync.RWMutex
+	// custom holds the custom roles, role index len(builtins().roles)+i;
+	// nil once deleted, so indexes stay stable.
+	custom    []*role
+	customIdx map[string]int32
+	uses      map[int32]int // assignments per role index; a used custom role cannot be deleted
+	objects   map[string]*object
+	byID      map[string]string          // assignment id → principal id
+	grants    atomic.Pointer[grantCache] // which custom roles cover an action
+}
+
+// role returns the role with index i, nil if deleted.
+func (s *Snapshot) role(i int32) *role {
+	b := builtins()
+	if int(i) < len(b.roles) {
+		return b.roles[i]
+	}
+	return s.custom[int(i)-len(b.roles)]
+}
+
+// index finds a role by id.
+func (s *Snapshot) index(id string) (int32, bool) {
+	if i, ok := builtins().idx[id]; ok {
+		return i, true
+	}
+	i, ok := s.customIdx[id]
+	return i, ok
 }
 
 // object is what the snapshot knows about one user, group or service
@@ -120,12 +162,10 @@ func (s *Snapshot) prune(id string, o *object) {
 // NewSnapshot returns a snapshot holding the built-in roles and nothing else.
 func NewSnapshot() *Snapshot {
 	s := &Snapshot{
-		roleIdx: map[string]int32{},
-		objects: map[string]*object{},
-		byID:    map[string]string{},
-	}
-	for _, r := range builtinRoles() {
-		s.putRole(r)
+		customIdx: map[string]int32{},
+		uses:      map[int32]int{},
+		objects:   map[string]*object{},
+		byID:      map[string]string{},
 	}
 	s.grants.Store(&grantCache{})
 	return s
@@ -152,6 +192,14 @@ type (
 	AddUnitMember struct{ UnitID, ObjectID string }
 	// RemoveUnitMember forgets it.
 	RemoveUnitMember struct{ UnitID, ObjectID string }
+	// SetMemberships replaces what the snapshot knows of an object's
+	// memberships: the role-assignable groups it is a direct member of and
+	// the administrative units containing it. A feed reader that re-reads an
+	// object's memberships from the store applies this, whatever changed.
+	SetMemberships struct {
+		ObjectID      string
+		Groups, Units []string
+	}
 )
 
 // Apply patches the snapshot with changes, in order, atomically with
@@ -170,8 +218,8 @@ func (s *Snapshot) Apply(changes ...Change) error {
 }
 
 func (c PutRole) apply(s *Snapshot) error {
-	if i, ok := s.roleIdx[c.Role.ID]; ok && s.roles[i].def.IsBuiltIn {
-		return errs.E(errs.Invalid, "Built-in role '%s' cannot be changed.", s.roles[i].def.DisplayName).WithCode("Request_BadRequest")
+	if i, ok := builtins().idx[c.Role.ID]; ok {
+		return errs.E(errs.Invalid, "Built-in role '%s' cannot be changed.", builtins().roles[i].def.DisplayName).WithCode("Request_BadRequest")
 	}
 	if c.Role.ID == "" {
 		return errs.E(errs.Invalid, "A role definition needs an id.")
@@ -184,28 +232,39 @@ func (c PutRole) apply(s *Snapshot) error {
 }
 
 func (c DeleteRole) apply(s *Snapshot) error {
-	i, ok := s.roleIdx[c.ID]
+	i, ok := s.index(c.ID)
 	if !ok {
 		return errs.E(errs.NotFound, "Role definition '%s' does not exist.", c.ID)
 	}
-	r := s.roles[i]
+	r := s.role(i)
 	if r.def.IsBuiltIn {
 		return errs.E(errs.Invalid, "Built-in role '%s' cannot be deleted.", r.def.DisplayName).WithCode("Request_BadRequest")
 	}
-	if r.uses > 0 {
-		return errs.E(errs.Conflict, "Role definition '%s' is assigned %d time(s); remove its assignments first.", r.def.DisplayName, r.uses)
+	if n := s.uses[i]; n > 0 {
+		return errs.E(errs.Conflict, "Role definition '%s' is assigned %d time(s); remove its assignments first.", r.def.DisplayName, n)
 	}
-	s.roles[i] = nil
-	delete(s.roleIdx, c.ID)
+	s.custom[int(i)-len(builtins().roles)] = nil
+	delete(s.customIdx, c.ID)
 	s.grants.Store(&grantCache{})
 	return nil
 }
 
-// putRole stores a definition with its permissions flattened. Only built-in
-// roles inherit (from built-in roles, loaded before them or after: the
-// inherited permissions are resolved from the embedded data), so a custom
-// role change never has to recompute another role.
+// putRole stores a custom definition with its permissions flattened.
 func (s *Snapshot) putRole(def RoleDefinition) {
+	r := newRole(def)
+	if i, ok := s.customIdx[def.ID]; ok {
+		s.custom[int(i)-len(builtins().roles)] = r
+	} else {
+		s.customIdx[def.ID] = int32(len(builtins().roles) + len(s.custom))
+		s.custom = append(s.custom, r)
+	}
+	s.grants.Store(&grantCache{})
+}
+
+// newRole flattens a definition's permissions. Only built-in roles inherit
+// (from built-in roles: the inherited permissions are resolved from the
+// embedded data), so a custom role change never recomputes another role.
+func newRole(def RoleDefinition) *role {
 	r := &role{def: def}
 	add := func(ps []RolePermission) {
 		for _, p := range ps {
@@ -218,20 +277,13 @@ func (s *Snapshot) putRole(def RoleDefinition) {
 	}
 	add(def.RolePermissions)
 	for _, parent := range def.InheritsPermissionsFrom {
-		if p, ok := BuiltinRole(parent); ok {
-			add(p.RolePermissions)
+		for _, p := range builtinRoles() {
+			if p.ID == parent {
+				add(p.RolePermissions)
+			}
 		}
 	}
-	if i, ok := s.roleIdx[def.ID]; ok {
-		r.uses = s.roles[i].uses
-		s.roles[i] = r
-	} else {
-		s.roleIdx[def.ID] = int32(len(s.roles))
-		s.roles = append(s.roles, r)
-	}
-	if c := s.grants.Load(); c != nil {
-		s.grants.Store(&grantCache{})
-	}
+	return r
 }
 
 func (c PutAssignment) apply(s *Snapshot) error {
@@ -239,12 +291,12 @@ func (c PutAssignment) apply(s *Snapshot) error {
 	if a.ID == "" || a.PrincipalID == "" {
 		return errs.E(errs.Invalid, "A role assignment needs an id and a principalId.")
 	}
-	ri, ok := s.roleIdx[a.RoleDefinitionID]
+	ri, ok := s.index(a.RoleDefinitionID)
 	if !ok {
 		return errs.E(errs.Invalid, "Role definition '%s' does not exist.", a.RoleDefinitionID).WithCode("Request_BadRequest")
 	}
-	if s.roles[ri].def.systemAssigned() {
-		return errs.E(errs.Invalid, "Role '%s' is assigned by the system and cannot be assigned.", s.roles[ri].def.DisplayName).WithCode("Request_BadRequest")
+	if r := s.role(ri); r.def.systemAssigned() {
+		return errs.E(errs.Invalid, "Role '%s' is assigned by the system and cannot be assigned.", r.def.DisplayName).WithCode("Request_BadRequest")
 	}
 	kind, scopeID, err := parseScope(a.DirectoryScopeID)
 	if err != nil {
@@ -266,7 +318,7 @@ func (c PutAssignment) apply(s *Snapshot) error {
 	s.byID[a.ID] = a.PrincipalID
 	o := s.entry(a.PrincipalID)
 	o.assignments = append(o.assignments, x)
-	s.roles[ri].uses++
+	s.uses[ri]++
 	return nil
 }
 
@@ -281,8 +333,8 @@ func (c DeleteAssignment) apply(s *Snapshot) error {
 		if x.id != c.ID {
 			return false
 		}
-		if r := s.roles[x.role]; r != nil {
-			r.uses--
+		if s.uses[x.role]--; s.uses[x.role] <= 0 {
+			delete(s.uses, x.role)
 		}
 		return true
 	})
@@ -306,6 +358,73 @@ func (c AddUnitMember) apply(s *Snapshot) error {
 func (c RemoveUnitMember) apply(s *Snapshot) error {
 	removeEdge(s, c.ObjectID, c.UnitID, func(o *object) *[]string { return &o.units })
 	return nil
+}
+
+func (c SetMemberships) apply(s *Snapshot) error {
+	if c.ObjectID == "" {
+		return errs.E(errs.Invalid, "Memberships need an object id.")
+	}
+	o := s.entry(c.ObjectID)
+	o.groups, o.units = slices.Clone(c.Groups), slices.Clone(c.Units)
+	s.prune(c.ObjectID, o)
+	return nil
+}
+
+// Memberships returns what the snapshot knows of an object's memberships.
+func (s *Snapshot) Memberships(objectID string) (groups, units []string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if o := s.objects[objectID]; o != nil {
+		return slices.Clone(o.groups), slices.Clone(o.units)
+	}
+	return nil, nil
+}
+
+// Assignments returns the ids of a principal's own assignments (not those
+// it holds through groups).
+func (s *Snapshot) Assignments(principalID string) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	o := s.objects[principalID]
+	if o == nil {
+		return nil
+	}
+	out := make([]string, len(o.assignments))
+	for i, a := range o.assignments {
+		out[i] = a.id
+	}
+	return out
+}
+
+// TenantWideRoles returns the ids of the built-in roles a principal holds
+// at scope "/" at time now, directly or through a role-assignable group,
+// sorted: what Entra puts in the wids claim. Custom roles and scoped
+// assignments are left out, as Entra leaves them out.
+func (s *Snapshot) TenantWideRoles(principalID string, now time.Time) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	t := now.UnixNano()
+	add := func(o *object) {
+		if o == nil {
+			return
+		}
+		for i := range o.assignments {
+			a := &o.assignments[i]
+			if a.kind != scopeTenant || !a.activeAt(t) || int(a.role) >= len(builtins().roles) {
+				continue
+			}
+			out = append(out, builtins().roles[a.role].def.ID)
+		}
+	}
+	if o := s.objects[principalID]; o != nil {
+		add(o)
+		for _, g := range o.groups {
+			add(s.objects[g])
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func addEdge(s *Snapshot, from, to string, list func(*object) *[]string) error {
@@ -333,8 +452,10 @@ func removeEdge(s *Snapshot, from, to string, list func(*object) *[]string) {
 func (s *Snapshot) Role(id string) (RoleDefinition, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if i, ok := s.roleIdx[id]; ok {
-		return s.roles[i].def.clone(), true
+	if i, ok := s.index(id); ok {
+		if r := s.role(i); r != nil {
+			return r.def.clone(), true
+		}
 	}
 	return RoleDefinition{}, false
 }
