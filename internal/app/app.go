@@ -14,8 +14,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ostiary/ostiary/internal/access"
 	"github.com/ostiary/ostiary/internal/authn"
-	"github.com/ostiary/ostiary/internal/authz"
 	"github.com/ostiary/ostiary/internal/config"
 	"github.com/ostiary/ostiary/internal/directory"
 	"github.com/ostiary/ostiary/internal/graphapi"
@@ -46,6 +46,8 @@ type App struct {
 	dir     *directory.Service
 	keys    *tokens.Keys
 	clients *authn.Service
+	access  *access.Tenants
+	watched store.Store // store, with this replica's writes seen by access
 	handler http.Handler
 }
 
@@ -131,11 +133,16 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if resolver == nil {
 		resolver = dnsResolver(cfg.DNSServer)
 	}
-	a.dir = directory.New(a.store, authz.GraphPermissions{}, hasher, resolver,
+	// Services write through the access cache's watch, so this replica
+	// enforces its own role changes on the next request.
+	a.access = access.New(a.store, a.log)
+	st := a.access.Watch(a.store)
+	a.watched = st
+	a.dir = directory.New(st, &access.Authorizer{Tenants: a.access, Now: a.now}, hasher, resolver,
 		directory.Config{InitialDomainSuffix: cfg.InitialDomainSuffix}, a.now, a.log)
 
 	// Retired keys stay published long enough for every token they signed.
-	a.keys, err = tokens.NewKeys(a.store, box, tokens.KeyConfig{RotationPeriod: cfg.KeyRotation, Overlap: cfg.AccessTokenLifetime*2 + 24*time.Hour})
+	a.keys, err = tokens.NewKeys(st, box, tokens.KeyConfig{RotationPeriod: cfg.KeyRotation, Overlap: cfg.AccessTokenLifetime*2 + 24*time.Hour})
 	if err != nil {
 		return err
 	}
@@ -150,7 +157,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	clients := authn.NewWith(a.store, authn.Config{
+	clients := authn.NewWith(st, authn.Config{
 		Hasher:               hasher,
 		Lockout:              authn.LockoutPolicy{Threshold: cfg.LockoutThreshold, Duration: cfg.LockoutDuration},
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime,
@@ -222,7 +229,7 @@ func (a *App) Handler() http.Handler { return a.handler }
 func (a *App) Directory() *directory.Service { return a.dir }
 
 // Store exposes the store (CLI commands).
-func (a *App) Store() store.Store { return a.store }
+func (a *App) Store() store.Store { return a.watched }
 
 // Close releases the store.
 func (a *App) Close() error { return a.store.Close() }

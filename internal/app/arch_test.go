@@ -40,6 +40,7 @@ var allowed = map[string][]string{
 	"authn/authntest": {"passwords", "graphperms", "store", "errs", "iam", "query"},
 	"tokens":          {"store", "errs", "iam", "query"},
 	"audit":           {"store", "errs", "iam"},
+	"access":          {"authz", "rbac", "store", "errs", "iam", "query"},
 
 	// Store contract and its implementations.
 	"store":                 {"errs", "iam", "query"},

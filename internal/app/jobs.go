@@ -8,9 +8,13 @@ import (
 // Periodic work. Each job is safe to run on every replica: key rotation
 // takes a cluster lock itself, and the purge job takes one here.
 const (
-	keyJobEvery   = time.Minute
-	purgeJobEvery = time.Hour
-	purgeLock     = "directory.purge-deleted"
+	keyJobEvery = time.Minute
+	// accessFeedEvery is how often the role snapshots catch up with writes
+	// made through other replicas: the bound on how long a revoked role
+	// keeps working elsewhere.
+	accessFeedEvery = 250 * time.Millisecond
+	purgeJobEvery   = time.Hour
+	purgeLock       = "directory.purge-deleted"
 )
 
 func (a *App) runJobs(ctx context.Context) {
@@ -21,6 +25,7 @@ func (a *App) runJobs(ctx context.Context) {
 	defer keyTick.Stop()
 	defer purgeTick.Stop()
 	owner := a.cfg.Listen + "/" + time.Now().String()
+	go a.access.Run(ctx, accessFeedEvery)
 	for {
 		select {
 		case <-ctx.Done():

@@ -4,28 +4,37 @@ package authz
 // (shared/reference/entra/data/all_resource_actions_in_builtin_roles.json),
 // so the RBAC evaluator can match them against role definitions unchanged.
 const (
-	UsersRead            = "microsoft.directory/users/standard/read"
-	UsersCreate          = "microsoft.directory/users/create"
-	UsersUpdate          = "microsoft.directory/users/basic/update"
-	UsersPassword        = "microsoft.directory/users/password/update"
-	UsersManager         = "microsoft.directory/users/manager/update"
-	UsersDelete          = "microsoft.directory/users/delete"
-	UsersRestore         = "microsoft.directory/users/restore"
-	UsersRevokeTokens    = "microsoft.directory/users/invalidateAllRefreshTokens"
-	GroupsRead           = "microsoft.directory/groups/standard/read"
-	GroupsMembersRead    = "microsoft.directory/groups/members/read"
-	GroupsCreate         = "microsoft.directory/groups/create"
-	GroupsUpdate         = "microsoft.directory/groups/basic/update"
-	GroupsMembers        = "microsoft.directory/groups/members/update"
-	GroupsOwners         = "microsoft.directory/groups/owners/update"
-	GroupsDelete         = "microsoft.directory/groups/delete"
-	GroupsRestore        = "microsoft.directory/groups/restore"
-	RAGroupsCreate       = "microsoft.directory/groupsAssignableToRoles/create"
-	RAGroupsUpdate       = "microsoft.directory/groupsAssignableToRoles/allProperties/update"
-	RAGroupsDelete       = "microsoft.directory/groupsAssignableToRoles/delete"
-	RAGroupsRestore      = "microsoft.directory/groupsAssignableToRoles/restore"
-	AppsRead             = "microsoft.directory/applications/standard/read"
-	AppsCreate           = "microsoft.directory/applications/create"
+	UsersRead         = "microsoft.directory/users/standard/read"
+	UsersCreate       = "microsoft.directory/users/create"
+	UsersUpdate       = "microsoft.directory/users/basic/update"
+	UsersPassword     = "microsoft.directory/users/password/update"
+	UsersManager      = "microsoft.directory/users/manager/update"
+	UsersDelete       = "microsoft.directory/users/delete"
+	UsersRestore      = "microsoft.directory/users/restore"
+	UsersRevokeTokens = "microsoft.directory/users/invalidateAllRefreshTokens"
+	GroupsRead        = "microsoft.directory/groups/standard/read"
+	GroupsMembersRead = "microsoft.directory/groups/members/read"
+	GroupsCreate      = "microsoft.directory/groups/create"
+	// Default users create groups as owners; security groups only when the
+	// authorization policy's allowedToCreateSecurityGroups says so. The
+	// subtype in the action is what lets the policy tell them apart.
+	SecurityGroupsCreateAsOwner = "microsoft.directory/groups.security/createAsOwner"
+	UnifiedGroupsCreateAsOwner  = "microsoft.directory/groups.unified/createAsOwner"
+	GroupsUpdate                = "microsoft.directory/groups/basic/update"
+	GroupsMembers               = "microsoft.directory/groups/members/update"
+	GroupsOwners                = "microsoft.directory/groups/owners/update"
+	GroupsDelete                = "microsoft.directory/groups/delete"
+	GroupsRestore               = "microsoft.directory/groups/restore"
+	RAGroupsCreate              = "microsoft.directory/groupsAssignableToRoles/create"
+	RAGroupsUpdate              = "microsoft.directory/groupsAssignableToRoles/allProperties/update"
+	RAGroupsDelete              = "microsoft.directory/groupsAssignableToRoles/delete"
+	RAGroupsRestore             = "microsoft.directory/groupsAssignableToRoles/restore"
+	AppsRead                    = "microsoft.directory/applications/standard/read"
+	AppsCreate                  = "microsoft.directory/applications/create"
+	// AppsCreateAsOwner is what default users hold: creating an application
+	// of which they become the owner (subject to the authorization
+	// policy's allowedToCreateApps).
+	AppsCreateAsOwner    = "microsoft.directory/applications/createAsOwner"
 	AppsUpdate           = "microsoft.directory/applications/basic/update"
 	AppsCredentials      = "microsoft.directory/applications/credentials/update"
 	AppsOwners           = "microsoft.directory/applications/owners/update"
@@ -95,11 +104,15 @@ var appPermissions = map[string]grant{
 	GroupsRead:        {any: with(dirRead, "Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All")},
 	GroupsMembersRead: {any: with(dirRead, "Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All")},
 	GroupsCreate:      {any: with(dirWrite, "Group.Create", "Group.ReadWrite.All")},
-	GroupsUpdate:      {any: with(dirWrite, "Group.ReadWrite.All")},
-	GroupsMembers:     {any: with(dirWrite, "Group.ReadWrite.All", "GroupMember.ReadWrite.All")},
-	GroupsOwners:      {any: with(dirWrite, "Group.ReadWrite.All")},
-	GroupsDelete:      {any: with(dirWrite, "Group.ReadWrite.All")},
-	GroupsRestore:     {any: with(dirWrite, "Group.ReadWrite.All")},
+	// Creating as owner is the same Graph permission; the directory half
+	// differs (see the constants).
+	SecurityGroupsCreateAsOwner: {any: with(dirWrite, "Group.Create", "Group.ReadWrite.All")},
+	UnifiedGroupsCreateAsOwner:  {any: with(dirWrite, "Group.Create", "Group.ReadWrite.All")},
+	GroupsUpdate:                {any: with(dirWrite, "Group.ReadWrite.All")},
+	GroupsMembers:               {any: with(dirWrite, "Group.ReadWrite.All", "GroupMember.ReadWrite.All")},
+	GroupsOwners:                {any: with(dirWrite, "Group.ReadWrite.All")},
+	GroupsDelete:                {any: with(dirWrite, "Group.ReadWrite.All")},
+	GroupsRestore:               {any: with(dirWrite, "Group.ReadWrite.All")},
 	// Role-assignable groups: Entra requires RoleManagement.ReadWrite.Directory
 	// for any change to them (CONTRACT.md D.2 rules 5 and 6).
 	RAGroupsCreate:  {any: []string{roleMgmt}},
@@ -107,13 +120,14 @@ var appPermissions = map[string]grant{
 	RAGroupsDelete:  {any: []string{roleMgmt}},
 	RAGroupsRestore: {any: []string{roleMgmt}},
 
-	AppsRead:        {any: with(dirRead, "Application.Read.All", "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
-	AppsCreate:      {any: with(dirWrite, "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy")},
-	AppsUpdate:      {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
-	AppsCredentials: {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
-	AppsOwners:      {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
-	AppsDelete:      {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
-	AppsRestore:     {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	AppsRead:          {any: with(dirRead, "Application.Read.All", "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	AppsCreate:        {any: with(dirWrite, "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy")},
+	AppsCreateAsOwner: {any: with(dirWrite, "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy")},
+	AppsUpdate:        {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	AppsCredentials:   {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	AppsOwners:        {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	AppsDelete:        {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
+	AppsRestore:       {any: with(dirWrite, "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
 
 	SPsRead:          {any: with(dirRead, "Application.Read.All", "Application.ReadWrite.All"), owned: "Application.ReadWrite.OwnedBy"},
 	SPsCreate:        {any: with(dirWrite, "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy")},

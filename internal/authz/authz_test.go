@@ -36,7 +36,7 @@ func TestGraphPermissions(t *testing.T) {
 		{"audit logs need AuditLog.Read.All", app("Directory.Read.All"), authz.AuditLogsRead, false, false},
 		{"audit logs with AuditLog.Read.All", app("AuditLog.Read.All"), authz.AuditLogsRead, false, true},
 		{"unknown action is denied", app("Directory.ReadWrite.All"), "microsoft.directory/unknown/allTasks", false, false},
-		{"delegated denied until RBAC", &iam.Caller{Type: iam.CallerUser, Scopes: []string{"Directory.ReadWrite.All"}}, authz.UsersRead, false, false},
+		{"delegated denied without the directory decision", &iam.Caller{Type: iam.CallerUser, Scopes: []string{"Directory.ReadWrite.All"}}, authz.UsersRead, false, false},
 		{"system allowed", iam.System("t"), authz.UsersDelete, false, true},
 	}
 	for _, c := range cases {

@@ -32,8 +32,13 @@ var signInAudiences = []string{"AzureADMyOrg", "AzureADMultipleOrgs", "AzureADan
 // When the caller may manage only the applications it owns (an app holding
 // Application.ReadWrite.OwnedBy), it becomes the first owner, as Entra's
 // createAsOwner does; otherwise it could not manage what it just created.
+//
+// A user without a role that creates applications registers one as its
+// owner when the default user permissions allow it (createAsOwner, subject
+// to the authorization policy's allowedToCreateApps).
 func (s *Service) CreateApplication(ctx context.Context, c *iam.Caller, body Patch) (iam.Application, error) {
-	if err := s.authorize(ctx, c, authz.AppsCreate, iam.KindApplication, ""); err != nil {
+	owner, err := s.authorizeCreate(ctx, c, authz.AppsCreate, authz.AppsCreateAsOwner, iam.KindApplication)
+	if err != nil {
 		return iam.Application{}, err
 	}
 	var app iam.Application
@@ -60,8 +65,7 @@ func (s *Service) CreateApplication(ctx context.Context, c *iam.Caller, body Pat
 	if err := checkApplication(&app, nil); err != nil {
 		return iam.Application{}, err
 	}
-	owner := ""
-	if s.managesOnlyOwned(ctx, c, authz.AppsUpdate) {
+	if owner == "" && s.managesOnlyOwned(ctx, c, authz.AppsUpdate) {
 		if owner = callerObjectID(c); owner == "" {
 			return iam.Application{}, s.deny(c, authz.AppsCreate, "", "caller has no object to own the application")
 		}

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"encoding/json"
+	"slices"
 
 	"github.com/ostiary/ostiary/internal/audit"
 	"github.com/ostiary/ostiary/internal/authz"
@@ -26,7 +27,12 @@ func (s *Service) CreateGroup(ctx context.Context, c *iam.Caller, body Patch) (i
 	if err != nil {
 		return g, err
 	}
-	if err := s.authorize(ctx, c, authz.GroupsCreate, iam.KindGroup, ""); err != nil {
+	asOwner := authz.SecurityGroupsCreateAsOwner
+	if g.IsUnified() {
+		asOwner = authz.UnifiedGroupsCreateAsOwner
+	}
+	owner, err := s.authorizeCreate(ctx, c, authz.GroupsCreate, asOwner, iam.KindGroup)
+	if err != nil {
 		return g, err
 	}
 	if g.IsRoleAssignable() {
@@ -50,6 +56,9 @@ func (s *Service) CreateGroup(ctx context.Context, c *iam.Caller, body Patch) (i
 	memberRefs, ownerRefs, err := parseBinds(binds, "members", "owners")
 	if err != nil {
 		return g, err
+	}
+	if owner != "" && !slices.Contains(ownerRefs, owner) {
+		ownerRefs = append(ownerRefs, owner)
 	}
 	now := s.clock()
 	g.ID = iam.NewID()

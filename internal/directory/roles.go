@@ -42,16 +42,6 @@ func builtinDefinition(r rbac.RoleDefinition) iam.RoleDefinition {
 	return out
 }
 
-// toRBAC converts a custom role to the evaluator's type for validation.
-func toRBAC(d iam.RoleDefinition) rbac.RoleDefinition {
-	r := rbac.RoleDefinition{ID: d.ID, TemplateID: d.TemplateID, DisplayName: deref(d.DisplayName), Description: deref(d.Description),
-		IsBuiltIn: d.IsBuiltIn, IsEnabled: d.IsEnabled != nil && *d.IsEnabled, Version: deref(d.Version), ResourceScopes: d.ResourceScopes}
-	for _, p := range d.RolePermissions {
-		r.RolePermissions = append(r.RolePermissions, rbac.RolePermission{AllowedResourceActions: p.AllowedResourceActions, Condition: rbac.Condition(deref(p.Condition))})
-	}
-	return r
-}
-
 // checkCustomRole normalises and validates a custom role definition.
 func checkCustomRole(d *iam.RoleDefinition) error {
 	if d.IsEnabled == nil {
@@ -71,7 +61,7 @@ func checkCustomRole(d *iam.RoleDefinition) error {
 			d.RolePermissions[i].AllowedResourceActions = []string{}
 		}
 	}
-	return rbac.ValidateCustomRole(toRBAC(*d))
+	return rbac.ValidateCustomRole(rbac.FromGraph(*d))
 }
 
 // findRole returns the built-in or custom role with the id (lowercased).

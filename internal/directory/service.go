@@ -73,14 +73,6 @@ type Page[T any] struct {
 // and stored JSON times then sort as text.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Second) }
 
-func (s *Service) authorize(ctx context.Context, c *iam.Caller, action string, kind iam.Kind, id string) error {
-	if err := s.authz.Authorize(ctx, c, authz.Request{Action: action, TargetKind: kind, TargetID: id}); err != nil {
-		s.log.Info("access denied", "tenant", c.TenantID, "caller", c.ObjectID, "action", action, "target", id, "reason", err)
-		return err
-	}
-	return nil
-}
-
 // record writes an audit entry; a thin shorthand used by every change.
 func record(w store.Writer, c *iam.Caller, now time.Time, e audit.Entry) error {
 	return audit.Record(w, c, now, e)

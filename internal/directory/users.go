@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/ostiary/ostiary/internal/audit"
@@ -136,8 +137,17 @@ func (s *Service) UpdateUser(ctx context.Context, c *iam.Caller, key string, p P
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, c, authz.UsersUpdate, iam.KindUser, key); err != nil {
+	if err := s.check(ctx, c, authz.Request{Action: authz.UsersUpdate, TargetKind: iam.KindUser, TargetID: key,
+		SensitiveAttributes: touches(members, sensitiveUserProperties)}); err != nil {
 		return err
+	}
+	if c.Type == iam.CallerUser && authz.IsSelf(c, key) && !only(members, selfServiceUserProperties) {
+		// The default user role lets users update their own profile, but
+		// only its self-service part; anything else needs a role that
+		// updates users in general.
+		if err := s.authorize(ctx, c, authz.UsersUpdate, iam.KindUser, ""); err != nil {
+			return err
+		}
 	}
 	var newHash string
 	if raw, ok := members["passwordProfile"]; ok {
@@ -219,6 +229,9 @@ func (s *Service) DeleteUser(ctx context.Context, c *iam.Caller, key string) err
 	return s.store.Write(ctx, func(w store.Writer) error {
 		o, err := s.userObject(w, c.TenantID, key)
 		if err != nil {
+			return err
+		}
+		if err := keepsGlobalAdmin(w, c.TenantID, iam.RoleAssignment{}, o.ID); err != nil {
 			return err
 		}
 		return s.softDelete(w, c, o, audit.UserManagement, "Delete user")
@@ -353,4 +366,36 @@ func changes(old, new any, members map[string]json.RawMessage) []iam.ModifiedPro
 		}
 	}
 	return out
+}
+
+// sensitiveUserProperties are the user properties Entra's sensitive-actions
+// matrix protects: changing them on an administrator needs a role allowed
+// to act on that administrator.
+var sensitiveUserProperties = []string{"accountEnabled", "businessPhones", "mobilePhone", "otherMails",
+	"onPremisesImmutableId", "passwordProfile", "userPrincipalName"}
+
+// selfServiceUserProperties are what a user may change on their own
+// profile with nothing but the default user role. Ostiary's choice, after
+// Entra's documented self-service profile (the about-me properties users
+// edit in their account page); account, identity and contact properties an
+// organisation manages stay with administrators.
+var selfServiceUserProperties = []string{"aboutMe", "birthday", "interests", "mySite", "pastProjects",
+	"preferredName", "responsibilities", "schools", "skills", "preferredLanguage"}
+
+func touches(members map[string]json.RawMessage, props []string) bool {
+	for _, p := range props {
+		if _, ok := members[p]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func only(members map[string]json.RawMessage, props []string) bool {
+	for m := range members {
+		if !slices.Contains(props, m) {
+			return false
+		}
+	}
+	return true
 }

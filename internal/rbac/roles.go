@@ -19,6 +19,8 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
+
+	"github.com/ostiary/ostiary/internal/iam"
 )
 
 // Condition restricts a role permission to a relation between the principal
@@ -210,3 +212,20 @@ func (r RoleDefinition) clone() RoleDefinition {
 // systemAssigned reports whether holding the role is implicit (User, Guest
 // User, Restricted Guest User): such roles never make a target an "admin".
 func (r *RoleDefinition) systemAssigned() bool { return r.AssignmentMode == "systemAssigned" }
+
+// FromGraph converts a stored custom role (Graph's unifiedRoleDefinition)
+// to the evaluator's type.
+func FromGraph(d iam.RoleDefinition) RoleDefinition {
+	deref := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	r := RoleDefinition{ID: d.ID, TemplateID: d.TemplateID, DisplayName: deref(d.DisplayName), Description: deref(d.Description),
+		IsBuiltIn: d.IsBuiltIn, IsEnabled: d.IsEnabled != nil && *d.IsEnabled, Version: deref(d.Version), ResourceScopes: d.ResourceScopes}
+	for _, p := range d.RolePermissions {
+		r.RolePermissions = append(r.RolePermissions, RolePermission{AllowedResourceActions: p.AllowedResourceActions, Condition: Condition(deref(p.Condition))})
+	}
+	return r
+}

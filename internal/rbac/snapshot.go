@@ -466,3 +466,18 @@ func (s *Snapshot) Len() int {
 	defer s.mu.RUnlock()
 	return len(s.byID)
 }
+
+// Holders returns the objects the snapshot records as members of a group or
+// an administrative unit. It walks every entry: it serves the rare update
+// after a container is purged, never a decision.
+func (s *Snapshot) Holders(containerID string) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for id, o := range s.objects {
+		if slices.Contains(o.groups, containerID) || slices.Contains(o.units, containerID) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
