@@ -131,6 +131,7 @@ func (f *feed) advance(now time.Time) {
 		next := f.cursor + 1
 		if f.seen[next] {
 			delete(f.seen, next)
+			delete(f.gaps, next)
 			f.cursor = next
 			continue
 		}
