@@ -11,6 +11,7 @@ import (
 	"github.com/ostiary/ostiary/internal/app"
 	"github.com/ostiary/ostiary/internal/config"
 	"github.com/ostiary/ostiary/internal/directory"
+	"github.com/ostiary/ostiary/internal/iam"
 	"github.com/spf13/cobra"
 )
 
@@ -168,4 +169,63 @@ func withApp(cmd *cobra.Command, cfg *config.Config, fn func(ctx context.Context
 	}
 	defer a.Close()
 	return fn(ctx, a)
+}
+
+func accessCmd(cfg *config.Config) *cobra.Command {
+	var tenantID string
+	var q directory.AccessQuestion
+	var asJSON bool
+	explain := &cobra.Command{
+		Use:   "explain",
+		Short: "Offline: explain whether a principal may perform an action on a target, and why",
+		Long: "Reads the server's own store and prints the directory's decision with its reasons: which\n" +
+			"assignment granted it, through which group and at which scope, or why none applied.\n" +
+			"The online equivalent is POST /ostiary/v1/access/explain.",
+		Example: "  ostiary access explain --principal <user-id> --action microsoft.directory/users/password/update --target <user-id>",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withApp(cmd, cfg, func(ctx context.Context, a *app.App) error {
+				if tenantID == "" {
+					id, err := a.SoleTenant(ctx)
+					if err != nil {
+						return err
+					}
+					tenantID = id
+				}
+				ans, err := a.Directory().ExplainAccess(ctx, iam.System(tenantID), q)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(os.Stdout).Encode(ans)
+				}
+				verdict := "denied"
+				if ans.Decision.Allowed {
+					verdict = "allowed"
+				}
+				fmt.Printf("%s: %s %s", verdict, ans.Principal.Kind, ans.Principal.ID)
+				if ans.Decision.Allowed {
+					fmt.Printf(" may %s", q.Action)
+				} else {
+					fmt.Printf(" may not %s", q.Action)
+				}
+				if ans.Target.ID != "" {
+					fmt.Printf(" on %s %s", ans.Target.Kind, ans.Target.ID)
+				}
+				fmt.Println()
+				for _, r := range ans.Decision.Reasons {
+					fmt.Println("  -", r.String())
+				}
+				return nil
+			})
+		},
+	}
+	f := explain.Flags()
+	f.StringVar(&tenantID, "tenant", "", "tenant id (required when the store holds several)")
+	f.StringVar(&q.PrincipalID, "principal", "", "object id of the user or service principal")
+	f.StringVar(&q.Action, "action", "", "Entra action, e.g. microsoft.directory/users/password/update")
+	f.StringVar(&q.TargetID, "target", "", "object id (or a user's UPN) of the target; empty for creates")
+	f.BoolVar(&asJSON, "json", false, "print the answer as JSON")
+	cmd := &cobra.Command{Use: "access", Short: "Troubleshoot access decisions"}
+	cmd.AddCommand(explain)
+	return cmd
 }

@@ -62,6 +62,16 @@ func TestCommands(t *testing.T) {
 	if !strings.Contains(out, creds.TenantID) || !strings.Contains(out, creds.AdminUserPrincipalName) || strings.Contains(out, creds.AdminPassword) {
 		t.Fatalf("admin recover printed %q", out)
 	}
+	// Explaining access offline: the bootstrap admin is a Global
+	// Administrator; the decision names the role.
+	out, err = run(t, "access", "explain", "--data-dir", dir, "--principal", creds.AdminUserPrincipalName,
+		"--action", "microsoft.directory/users/create")
+	if err != nil || !strings.HasPrefix(out, "allowed:") || !strings.Contains(out, "Global Administrator") {
+		t.Fatalf("access explain printed %q (%v)", out, err)
+	}
+	if _, err := run(t, "access", "explain", "--data-dir", dir, "--principal", creds.AdminUserPrincipalName, "--action", "nonsense"); err == nil {
+		t.Fatal("access explain accepted a malformed action")
+	}
 	// Two tenants: recover must be told which.
 	if _, err := run(t, "tenant", "create", "--data-dir", dir, "--name", "contoso"); err != nil {
 		t.Fatal(err)

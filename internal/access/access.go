@@ -19,6 +19,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/iam"
@@ -231,4 +232,14 @@ func changeOrder(c rbac.Change) int {
 		return 1
 	}
 	return 2
+}
+
+// TenantWideRoles returns the built-in roles a principal holds at scope "/"
+// now, directly or through a role-assignable group: the wids claim.
+func (ts *Tenants) TenantWideRoles(ctx context.Context, tenantID, principalID string) ([]string, error) {
+	t, err := ts.Tenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return t.Roles.TenantWideRoles(principalID, time.Now()), nil
 }

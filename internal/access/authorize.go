@@ -138,3 +138,27 @@ func reasons(d rbac.Decision) string {
 	}
 	return s
 }
+
+// Explain implements authz.Explainer: the directory decision for any
+// principal, with every reason. Default-user switches of the authorization
+// policy are reported as a denial reason of their own.
+func (a *Authorizer) Explain(ctx context.Context, tenantID string, p authz.Principal, r authz.Request) (rbac.Decision, error) {
+	t, err := a.Tenants.Tenant(ctx, tenantID)
+	if err != nil {
+		return rbac.Decision{}, err
+	}
+	pr := rbac.Principal{ID: p.ID, Type: rbac.ServicePrincipal}
+	if p.Kind == iam.KindUser {
+		pr = rbac.Principal{ID: p.ID, Type: rbac.User, DefaultRoleID: t.DefaultRole(p.ID)}
+	}
+	d, err := a.decide(t, r, pr)
+	if err != nil || !d.Allowed || p.Kind != iam.KindUser {
+		return d, err
+	}
+	c := &iam.Caller{Type: iam.CallerUser, TenantID: tenantID, ObjectID: p.ID}
+	if why := defaultUserLimits(t.Policy(), c, r, d); why != "" {
+		return rbac.Decision{Reasons: []rbac.Reason{{Code: rbac.ConditionNotMet, Source: rbac.Default, RoleID: d.Reasons[0].RoleID,
+			RoleName: d.Reasons[0].RoleName, Permission: d.Reasons[0].Permission, Detail: why}}}, nil
+	}
+	return d, nil
+}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/iam"
+	"github.com/ostiary/ostiary/internal/rbac"
 )
 
 // Request is what a caller wants to do.
@@ -145,4 +146,18 @@ func IsSelf(c *iam.Caller, target string) bool {
 		return true
 	}
 	return c.UserPrincipalName != "" && strings.EqualFold(target, c.UserPrincipalName)
+}
+
+// Principal names whose access an explanation is about.
+type Principal struct {
+	ID   string
+	Kind iam.Kind // iam.KindUser or iam.KindServicePrincipal
+}
+
+// Explainer explains the directory half of a decision (roles, ownership,
+// default permissions, the sensitive-actions matrix) for any principal:
+// what the troubleshooting endpoint shows. The Graph permission half
+// depends on a token, which an explanation does not have.
+type Explainer interface {
+	Explain(ctx context.Context, tenantID string, p Principal, r Request) (rbac.Decision, error)
 }

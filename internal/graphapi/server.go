@@ -59,11 +59,15 @@ func New(dir *directory.Service, verifier TokenVerifier, publicURL string, now f
 // these paths here before its ServeMux, whose "/{tenant}/…" patterns would
 // otherwise overlap them.
 func Owns(path string) bool {
-	return strings.HasPrefix(path, "/v1.0/") || strings.HasPrefix(path, "/beta/")
+	return strings.HasPrefix(path, "/v1.0/") || strings.HasPrefix(path, "/beta/") || strings.HasPrefix(path, ostiaryPrefix)
 }
 
 // ServeHTTP serves the Graph API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, ostiaryPrefix) {
+		s.serveOstiary(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/beta/") {
 		s.version("beta").ServeHTTP(w, r)
 		return

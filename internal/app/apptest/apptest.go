@@ -79,6 +79,26 @@ func NewWith(t testing.TB, aopts app.Options, opts ...Option) *Server {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	a, caFile := start(t, cfg, aopts, ln)
+	creds, err := a.Bootstrap(context.Background())
+	if err != nil || creds == nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(caFile)
+	if err != nil || !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("read CA %s: %v", caFile, err)
+	}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 16,
+	}}
+	return &Server{URL: cfg.PublicURL, Creds: *creds, Client: client, App: a, Config: cfg}
+}
+
+// start builds and serves an app on ln until the test ends, and returns it
+// with the CA file its certificate chains to.
+func start(t testing.TB, cfg config.Config, aopts app.Options, ln net.Listener) (*app.App, string) {
+	t.Helper()
 	level := slog.LevelWarn
 	if os.Getenv("OSTIARY_TEST_LOG") != "" {
 		level = slog.LevelDebug
@@ -89,11 +109,6 @@ func NewWith(t testing.TB, aopts app.Options, opts ...Option) *Server {
 	if err != nil {
 		cancel()
 		t.Fatal(err)
-	}
-	creds, err := a.Bootstrap(ctx)
-	if err != nil || creds == nil {
-		cancel()
-		t.Fatalf("bootstrap: %v", err)
 	}
 	tlsCfg, caFile, err := a.TLSConfig()
 	if err != nil {
@@ -109,15 +124,26 @@ func NewWith(t testing.TB, aopts app.Options, opts ...Option) *Server {
 		}
 		a.Close()
 	})
-	pool := x509.NewCertPool()
-	pem, err := os.ReadFile(caFile)
-	if err != nil || !pool.AppendCertsFromPEM(pem) {
-		t.Fatalf("read CA %s: %v", caFile, err)
+	return a, caFile
+}
+
+// Replica starts a second server on the primary's PostgreSQL database and
+// master key, as a replica behind the same load balancer: it has the
+// primary's public URL (tokens from either are valid on both), its own
+// listener, and URL points at that listener.
+func Replica(t testing.TB, primary *Server) *Server {
+	t.Helper()
+	if primary.Config.DatabaseURL == "" {
+		t.Fatal("apptest.Replica needs a primary on PostgreSQL (apptest.Postgres)")
 	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 16,
-	}}
-	return &Server{URL: cfg.PublicURL, Creds: *creds, Client: client, App: a, Config: cfg}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := primary.Config
+	cfg.Listen = ln.Addr().String()
+	a, _ := start(t, cfg, app.Options{}, ln)
+	return &Server{URL: "https://" + cfg.Listen, Creds: primary.Creds, Client: primary.Client, App: a, Config: cfg}
 }
 
 // Token gets an app-only Graph token for the bootstrap application.
