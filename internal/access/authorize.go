@@ -29,12 +29,17 @@ func (a *Authorizer) Authorize(ctx context.Context, c *iam.Caller, r authz.Reque
 	case iam.CallerSystem:
 		return nil
 	case iam.CallerApp:
-		if authz.AppAllows(c, r.Action, r.Owned) {
-			return nil
-		}
 		t, err := a.Tenants.Tenant(ctx, c.TenantID)
 		if err != nil {
 			return err
+		}
+		if authz.AppAllows(c, r.Action, r.Owned) {
+			shielded, err := a.shielded(t, r)
+			if err != nil || !shielded {
+				return err
+			}
+			// A Graph permission does not reach an administrator through a
+			// sensitive action: only a directory role the matrix allows does.
 		}
 		d, err := a.decide(t, r, rbac.Principal{ID: c.ObjectID, Type: rbac.ServicePrincipal})
 		if err != nil || d.Allowed {
@@ -93,6 +98,31 @@ func (a *Authorizer) decide(t *Tenant, r authz.Request, p rbac.Principal) (rbac.
 			RoleAssignable: facts.RoleAssignable, OwnedByPrincipal: facts.Owned || r.Owned}
 	}
 	return rbac.Evaluate(t.Roles, req, a.now()), nil
+}
+
+// shielded reports whether r is a sensitive action on a user the matrix
+// protects (an administrator, a member of a role-assignable group). Entra
+// requires an application to hold a directory role for sensitive actions
+// such as password resets even on ordinary users; Ostiary's choice is to
+// let the Graph permission (User.ReadWrite.All and the like) reach users
+// who hold no admin role, which provisioning tools rely on, and to require
+// the role, checked against the matrix, for protected ones. That closes
+// the escalation that matters: an app resetting a Global Administrator's
+// password.
+func (a *Authorizer) shielded(t *Tenant, r authz.Request) (bool, error) {
+	if r.TargetKind != iam.KindUser || r.TargetID == "" || r.AnyTarget || !rbac.Sensitive(r.Action, r.SensitiveAttributes) {
+		return false, nil
+	}
+	id := r.TargetID
+	if r.Resolve != nil {
+		facts, err := r.Resolve()
+		if err != nil {
+			return false, err
+		}
+		id = facts.ID
+	}
+	req := rbac.Request{Action: r.Action, SensitiveAttributes: r.SensitiveAttributes, Target: rbac.Target{ID: id, Kind: iam.KindUser}}
+	return rbac.Protected(t.Roles, req, a.now()), nil
 }
 
 // defaultUserLimits applies the authorization policy's switches to a grant

@@ -60,7 +60,7 @@ func runScript(t *testing.T, path string) {
 			continue
 		}
 		sc.where = fmt.Sprintf("%s:%d", filepath.Base(path), n)
-		if toks[0] == "check" || toks[0] == "validate" || toks[0] == "wids" {
+		if toks[0] == "check" || toks[0] == "validate" || toks[0] == "wids" || toks[0] == "protected" {
 			checks++
 		}
 		if err := sc.do(toks); err != nil {
@@ -209,6 +209,22 @@ func (sc *script) do(toks []string) error {
 		slices.Sort(want)
 		if got := sc.s.TenantWideRoles(args[0], sc.now); !slices.Equal(got, want) {
 			return fmt.Errorf("wids %v, want %v", got, want)
+		}
+		return nil
+	case "protected":
+		// protected action target [sensitive] => yes|no
+		if err := need(4); err != nil {
+			return err
+		}
+		id, kind, _ := strings.Cut(args[1], ":")
+		r := rbac.Request{Action: args[0], Target: rbac.Target{ID: id, Kind: iam.Kind(kind)}}
+		i := slices.Index(args, "=>")
+		if i < 0 || i+1 >= len(args) {
+			return fmt.Errorf("protected needs => yes|no")
+		}
+		r.SensitiveAttributes = slices.Contains(args[2:i], "sensitive")
+		if got, want := rbac.Protected(sc.s, r, sc.now), args[i+1] == "yes"; got != want {
+			return fmt.Errorf("protected = %v, want %v", got, want)
 		}
 		return nil
 	case "fail":

@@ -477,3 +477,21 @@ func (e *evaluation) protected(actor string, kind scopeKind) (why, subject strin
 	}
 	return "", ""
 }
+
+// Protected reports whether the sensitive-actions matrix shields r's
+// target from r's action whoever acts: the action is sensitive and the
+// target holds a role other than the default ones, belongs to or owns a
+// role-assignable group, or sits in a restricted-management unit. A caller
+// that is not subject to role-based decisions (an application acting by a
+// Graph permission) uses it to find the targets it must not touch without
+// a role the matrix allows.
+func Protected(s *Snapshot, r Request, now time.Time) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := newEvaluation(s, r, now)
+	if !ok || e.sens == NotSensitive || r.Target.ID == "" {
+		return false
+	}
+	f := e.targetFacts()
+	return len(f.held) > 0 || f.protectedMember || f.restricted
+}

@@ -165,3 +165,14 @@ func (m *matrices) table(s Sensitivity) *table {
 	}
 	return &m.attrs
 }
+
+// Sensitive reports whether the matrix applies to an action on a user (with
+// attrs: a write that touches sensitive attributes).
+func Sensitive(act string, attrs bool) bool {
+	a, err := parseAction(act)
+	if err != nil {
+		return false
+	}
+	s := classify(a)
+	return s != NotSensitive || (attrs && a.ns+"/" == dir && a.path[0] == "users" && !isRead(a.verb()))
+}
