@@ -67,7 +67,7 @@ type Tenants struct {
 	st  store.Store
 	log *slog.Logger
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	tenants map[string]*Tenant
 	loading map[string]*loadCall
 
@@ -95,6 +95,12 @@ func (ts *Tenants) Tenant(ctx context.Context, tenantID string) (*Tenant, error)
 		if err := ts.Sync(ctx); err != nil {
 			return nil, err
 		}
+	}
+	ts.mu.RLock()
+	t := ts.tenants[tenantID]
+	ts.mu.RUnlock()
+	if t != nil {
+		return t, nil
 	}
 	ts.mu.Lock()
 	if t := ts.tenants[tenantID]; t != nil {
@@ -139,8 +145,8 @@ func (ts *Tenants) Forget(tenantID string) {
 }
 
 func (ts *Tenants) loaded(tenantID string) *Tenant {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
 	return ts.tenants[tenantID]
 }
 

@@ -27,13 +27,13 @@ var (
 
 // env is a store with two replicas' access caches over it.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	st   store.Store
 	a, b *access.Tenants
 	wa   store.Store // writes through replica a
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	st := backendtest.Open(t)
 	e := &env{t: t, st: st, a: access.New(st, quiet), b: access.New(st, quiet)}
 	e.wa = e.a.Watch(st)

@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ostiary/ostiary/internal/errs"
@@ -33,15 +34,12 @@ type feed struct {
 	gaps map[int64]time.Time
 	// started is false until the first read, which starts at the end of
 	// the feed: state built afterwards reads the store directly.
-	started bool
+	started atomic.Bool
 	last    time.Time // last successful read
 }
 
-func (f *feed) isStarted() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.started
-}
+// isStarted is read on every decision, so it takes no lock.
+func (f *feed) isStarted() bool { return f.started.Load() }
 
 func (f *feed) position() int64 {
 	f.mu.Lock()
@@ -55,7 +53,7 @@ func (ts *Tenants) Sync(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	w := ts.writes.Load()
-	if !f.started {
+	if !f.started.Load() {
 		if err := ts.start(ctx); err != nil {
 			return err
 		}
@@ -109,7 +107,8 @@ func (ts *Tenants) start(ctx context.Context) error {
 		}
 		after = cs[len(cs)-1].Seq
 	}
-	f.cursor, f.started, f.last = after, true, time.Now()
+	f.cursor, f.last = after, time.Now()
+	f.started.Store(true)
 	return nil
 }
 

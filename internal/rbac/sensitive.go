@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"sync"
+
+	"github.com/ostiary/ostiary/internal/iam"
 )
 
 // Sensitive actions on users (password reset, authentication methods,
@@ -175,4 +177,21 @@ func Sensitive(act string, attrs bool) bool {
 	}
 	s := classify(a)
 	return s != NotSensitive || (attrs && a.ns+"/" == dir && a.path[0] == "users" && !isRead(a.verb()))
+}
+
+// FactsCanDeny reports whether what a caller knows about a target beyond
+// its id can turn an allowed decision into a denial: the matrix for
+// sensitive user actions, and role-assignability for writes to groups
+// (they become groupsAssignableToRoles actions). Otherwise such facts
+// (subtype, ownership, unit membership) can only add grants, so a decision
+// already allowed without them stands, and a caller may skip loading them.
+func FactsCanDeny(act string, kind iam.Kind, attrs bool) bool {
+	a, err := parseAction(act)
+	if err != nil {
+		return true
+	}
+	if Sensitive(act, attrs) {
+		return true
+	}
+	return kind == iam.KindGroup && !isRead(a.verb())
 }
