@@ -118,7 +118,8 @@ type Reader interface {
 	// LinkByID returns the link of rel with the id.
 	LinkByID(tenantID string, rel iam.Rel, id string) (Link, error)
 	// ListLinked pages through the live objects on the other side of rel
-	// links from id, restricted to kinds when given, filtered and sorted by q.
+	// links from id, restricted to kinds when given (to directory kinds
+	// otherwise), filtered and sorted by q.
 	ListLinked(tenantID string, rel iam.Rel, dir Direction, id string, kinds []iam.Kind, q query.List) (Page, error)
 	// Transitive returns the ids of every live object reachable from id by
 	// following rel in dir, through any depth (cycles are safe).

@@ -310,11 +310,10 @@ func (t *tx) ListLinked(tenantID string, rel iam.Rel, dir store.Direction, id st
 		return store.Page{}, err
 	}
 	return t.list(kinds, func(b *builder) {
-		b.sql("o.tenant_id = ").arg(tenantID).sql(" AND o.deleted_at IS NULL")
-		if len(kinds) > 0 {
-			b.sql(" AND ")
-			kindsIn(b, kinds)
-		}
+		// Always by kind: a service's own records may share a directory
+		// object's id (a user's sign-in state) and must not be listed.
+		b.sql("o.tenant_id = ").arg(tenantID).sql(" AND o.deleted_at IS NULL AND ")
+		kindsIn(b, kinds)
 		b.sql(" AND o.id IN (SELECT l.", far, " FROM links l WHERE l.tenant_id = ").arg(tenantID).
 			sql(" AND l.rel = ").arg(string(rel)).sql(" AND l.", near, " = ").arg(id).sql(")")
 	}, q)
