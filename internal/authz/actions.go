@@ -4,17 +4,22 @@ package authz
 // (shared/reference/entra/data/all_resource_actions_in_builtin_roles.json),
 // so the RBAC evaluator can match them against role definitions unchanged.
 const (
-	UsersRead         = "microsoft.directory/users/standard/read"
-	UsersCreate       = "microsoft.directory/users/create"
-	UsersUpdate       = "microsoft.directory/users/basic/update"
-	UsersPassword     = "microsoft.directory/users/password/update"
-	UsersManager      = "microsoft.directory/users/manager/update"
-	UsersDelete       = "microsoft.directory/users/delete"
-	UsersRestore      = "microsoft.directory/users/restore"
-	UsersRevokeTokens = "microsoft.directory/users/invalidateAllRefreshTokens"
-	GroupsRead        = "microsoft.directory/groups/standard/read"
-	GroupsMembersRead = "microsoft.directory/groups/members/read"
-	GroupsCreate      = "microsoft.directory/groups/create"
+	UsersRead     = "microsoft.directory/users/standard/read"
+	UsersCreate   = "microsoft.directory/users/create"
+	UsersUpdate   = "microsoft.directory/users/basic/update"
+	UsersPassword = "microsoft.directory/users/password/update"
+	UsersManager  = "microsoft.directory/users/manager/update"
+	// Properties with actions of their own (a PATCH needs each one it touches).
+	UsersEnable        = "microsoft.directory/users/enable"
+	UsersDisable       = "microsoft.directory/users/disable"
+	UsersUPN           = "microsoft.directory/users/userPrincipalName/update"
+	UsersUsageLocation = "microsoft.directory/users/usageLocation/update"
+	UsersDelete        = "microsoft.directory/users/delete"
+	UsersRestore       = "microsoft.directory/users/restore"
+	UsersRevokeTokens  = "microsoft.directory/users/invalidateAllRefreshTokens"
+	GroupsRead         = "microsoft.directory/groups/standard/read"
+	GroupsMembersRead  = "microsoft.directory/groups/members/read"
+	GroupsCreate       = "microsoft.directory/groups/create"
 	// Default users create groups as owners; security groups only when the
 	// authorization policy's allowedToCreateSecurityGroups says so. The
 	// subtype in the action is what lets the policy tell them apart.
@@ -92,14 +97,18 @@ func with(base []string, more ...string) []string {
 }
 
 var appPermissions = map[string]grant{
-	UsersRead:         {any: with(dirRead, "User.Read.All", "User.ReadWrite.All", "User.ReadBasic.All")},
-	UsersCreate:       {any: with(dirWrite, "User.ReadWrite.All")},
-	UsersUpdate:       {any: with(dirWrite, "User.ReadWrite.All")},
-	UsersPassword:     {any: with(dirWrite, "User.ReadWrite.All", "User-PasswordProfile.ReadWrite.All")},
-	UsersManager:      {any: with(dirWrite, "User.ReadWrite.All")},
-	UsersDelete:       {any: with(dirWrite, "User.ReadWrite.All")},
-	UsersRestore:      {any: with(dirWrite, "User.ReadWrite.All")},
-	UsersRevokeTokens: {any: with(dirWrite, "User.ReadWrite.All", "User.RevokeSessions.All")},
+	UsersRead:          {any: with(dirRead, "User.Read.All", "User.ReadWrite.All", "User.ReadBasic.All")},
+	UsersCreate:        {any: with(dirWrite, "User.ReadWrite.All")},
+	UsersUpdate:        {any: with(dirWrite, "User.ReadWrite.All")},
+	UsersPassword:      {any: with(dirWrite, "User.ReadWrite.All", "User-PasswordProfile.ReadWrite.All")},
+	UsersManager:       {any: with(dirWrite, "User.ReadWrite.All")},
+	UsersEnable:        {any: with(dirWrite, "User.ReadWrite.All", "User.EnableDisableAccount.All")},
+	UsersDisable:       {any: with(dirWrite, "User.ReadWrite.All", "User.EnableDisableAccount.All")},
+	UsersUPN:           {any: with(dirWrite, "User.ReadWrite.All")},
+	UsersUsageLocation: {any: with(dirWrite, "User.ReadWrite.All")},
+	UsersDelete:        {any: with(dirWrite, "User.ReadWrite.All")},
+	UsersRestore:       {any: with(dirWrite, "User.ReadWrite.All")},
+	UsersRevokeTokens:  {any: with(dirWrite, "User.ReadWrite.All", "User.RevokeSessions.All")},
 
 	GroupsRead:        {any: with(dirRead, "Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All")},
 	GroupsMembersRead: {any: with(dirRead, "Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All")},

@@ -15,23 +15,6 @@ import (
 
 const roleAssignmentType = "microsoft.graph.unifiedRoleAssignment"
 
-// auScopedRoles are the built-in roles Entra allows at an administrative
-// unit scope (CONTRACT.md D.7).
-var auScopedRoles = map[string]bool{
-	"Authentication Administrator":            true,
-	"Cloud Device Administrator":              true,
-	"Groups Administrator":                    true,
-	"Helpdesk Administrator":                  true,
-	"License Administrator":                   true,
-	"Password Administrator":                  true,
-	"Printer Administrator":                   true,
-	"Privileged Authentication Administrator": true,
-	"SharePoint Administrator":                true,
-	"Teams Administrator":                     true,
-	"Teams Devices Administrator":             true,
-	"User Administrator":                      true,
-}
-
 // roleAssignmentKey keeps one assignment per (principal, role, scope).
 func roleAssignmentKey(ra iam.RoleAssignment) string {
 	return strings.ToLower(ra.PrincipalID + "|" + ra.RoleDefinitionID + "|" + ra.DirectoryScopeID)
@@ -70,11 +53,21 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, c *iam.Caller, body 
 		// Intune); the directory provider has none.
 		return ra, badRequest("Invalid value specified for property 'appScopeId' of resource 'UnifiedRoleAssignment'.")
 	}
-	ra.AppScopeID = nil
 	if ra.DirectoryScopeID == "" {
 		ra.DirectoryScopeID = "/"
 	}
-	scopeKind, scopeID, err := parseDirectoryScope(ra.DirectoryScopeID)
+	ra, err = s.assignRole(ctx, c, ra.PrincipalID, ra.RoleDefinitionID, ra.DirectoryScopeID)
+	return withResourceScope(ra), err
+}
+
+// assignRole checks and writes one role assignment, with its audit record.
+// It is the one way a role is granted: roleAssignments and an
+// administrative unit's scopedRoleMembers both come here, so both views
+// apply the same rules to the same stored assignments. principalID and
+// roleID are normalised GUIDs; the caller is authorized.
+func (s *Service) assignRole(ctx context.Context, c *iam.Caller, principalID, roleID, scope string) (iam.RoleAssignment, error) {
+	ra := iam.RoleAssignment{ID: iam.NewID(), PrincipalID: principalID, RoleDefinitionID: roleID}
+	scopeKind, scopeID, err := parseDirectoryScope(scope)
 	if err != nil {
 		return ra, err
 	}
@@ -82,10 +75,10 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, c *iam.Caller, body 
 	case iam.KindAdministrativeUnit:
 		ra.DirectoryScopeID = "/administrativeUnits/" + scopeID
 	case "":
+		ra.DirectoryScopeID = "/"
 	default:
 		ra.DirectoryScopeID = "/" + scopeID
 	}
-	ra.ID = iam.NewID()
 	now := s.clock()
 	err = s.store.Write(ctx, func(w store.Writer) error {
 		p, err := get(w, c.TenantID, "", ra.PrincipalID)
@@ -124,8 +117,7 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, c *iam.Caller, body 
 			return err
 		}
 		dup, err := w.List(c.TenantID, iam.KindRoleAssignment, store.Live, query.List{Top: 1, Filter: query.And{
-			guidEq("principalId", ra.PrincipalID), guidEq("roleDefinitionId", ra.RoleDefinitionID),
-			query.Cmp{Field: query.Field{Path: "directoryScopeId", Type: query.String}, Op: query.Eq, Value: query.Value{Type: query.String, Str: ra.DirectoryScopeID}},
+			guidEq("principalId", ra.PrincipalID), guidEq("roleDefinitionId", ra.RoleDefinitionID), scopeEq(ra.DirectoryScopeID),
 		}})
 		if err != nil {
 			return err
@@ -147,98 +139,12 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, c *iam.Caller, body 
 		}
 		return record(w, c, now, roleAssignmentAudit("Add member to role", "Assign", p, role, ra, scope))
 	})
-	return withResourceScope(ra), err
+	return ra, err
 }
 
-// parseDirectoryScope splits "/", "/administrativeUnits/{id}" and
-// "/{objectId}" into the scope object's kind (empty for the tenant, "" id)
-// and id; an object scope's kind is settled against the store.
-func parseDirectoryScope(scope string) (iam.Kind, string, error) {
-	bad := badRequest("Invalid value specified for property 'directoryScopeId' of resource 'UnifiedRoleAssignment'.")
-	if scope == "/" {
-		return "", "", nil
-	}
-	if rest, ok := strings.CutPrefix(scope, "/administrativeUnits/"); ok {
-		id, ok := iam.NormalizeGUID(rest)
-		if !ok {
-			return "", "", bad
-		}
-		return iam.KindAdministrativeUnit, id, nil
-	}
-	id, ok := iam.NormalizeGUID(strings.TrimPrefix(scope, "/"))
-	if !ok || !strings.HasPrefix(scope, "/") {
-		return "", "", bad
-	}
-	return "object", id, nil
-}
-
-// checkScope checks that the scope object exists in the tenant and that the
-// role may be assigned there: at an administrative unit, the roles Entra
-// lists (D.7) or a custom role with a user, group or device permission; at
-// an application, service principal or group, a role with a permission on
-// that kind of object and, for custom roles, no create permission (creating
-// objects only makes sense tenant-wide).
-func checkScope(r store.Reader, tenantID string, kind iam.Kind, id string, role iam.RoleDefinition) (*store.Object, error) {
-	if kind == "" {
-		return nil, nil
-	}
-	o, err := get(r, tenantID, "", id)
-	if errs.Is(err, errs.NotFound) {
-		return nil, badRequest("The directory scope object '%s' does not exist.", id)
-	} else if err != nil {
-		return nil, err
-	}
-	actions := func(yield func(string) bool) {
-		for _, p := range role.RolePermissions {
-			for _, a := range p.AllowedResourceActions {
-				if !yield(strings.TrimPrefix(a, "microsoft.directory/")) {
-					return
-				}
-			}
-		}
-	}
-	on := func(entities ...string) bool {
-		for a := range actions {
-			for _, e := range entities {
-				if strings.HasPrefix(a, e+"/") || strings.HasPrefix(a, e+".") {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	notHere := badRequest("The role '%s' cannot be assigned at the scope '%s'.", deref(role.DisplayName), id)
-	if kind == iam.KindAdministrativeUnit {
-		if o.Kind != iam.KindAdministrativeUnit {
-			return nil, badRequest("The directory scope object '%s' is not an administrative unit.", id)
-		}
-		if role.IsBuiltIn && !auScopedRoles[deref(role.DisplayName)] || !role.IsBuiltIn && !on("users", "groups", "devices") {
-			return nil, notHere
-		}
-		return &o, nil
-	}
-	var entity string
-	switch o.Kind {
-	case iam.KindApplication:
-		entity = "applications"
-	case iam.KindServicePrincipal:
-		entity = "servicePrincipals"
-	case iam.KindGroup:
-		entity = "groups"
-	default:
-		return nil, badRequest("An object of type '%s' cannot be a directory scope; use an application, a service principal or a group.", o.Kind)
-	}
-	if !on(entity) {
-		return nil, notHere
-	}
-	if !role.IsBuiltIn {
-		for a := range actions {
-			if strings.HasSuffix(a, "/create") || strings.HasSuffix(a, "/createAsOwner") {
-				return nil, notHere
-			}
-		}
-	}
-	return &o, nil
+// scopeEq filters role assignments by their exact directoryScopeId.
+func scopeEq(scope string) query.Expr {
+	return query.Cmp{Field: query.Field{Path: "directoryScopeId", Type: query.String}, Op: query.Eq, Value: query.Value{Type: query.String, Str: scope}}
 }
 
 func roleAssignmentAudit(activity, op string, principal store.Object, role iam.RoleDefinition, ra iam.RoleAssignment, scope *store.Object) audit.Entry {
@@ -275,6 +181,15 @@ func (s *Service) DeleteRoleAssignment(ctx context.Context, c *iam.Caller, id st
 	if err := s.authorize(ctx, c, authz.RoleAssignmentsWrite, iam.KindRoleAssignment, id); err != nil {
 		return err
 	}
+	return s.unassignRole(ctx, c, id, "")
+}
+
+// unassignRole deletes the role assignment id with its audit record, the
+// one way a role is taken away (see assignRole). When scope is not empty
+// the assignment must have that directoryScopeId, or it is not found: an
+// administrative unit's scopedRoleMembers only reach the unit's own. The
+// caller is authorized.
+func (s *Service) unassignRole(ctx context.Context, c *iam.Caller, id, scope string) error {
 	now := s.clock()
 	return s.store.Write(ctx, func(w store.Writer) error {
 		o, err := get(w, c.TenantID, iam.KindRoleAssignment, id)
@@ -283,6 +198,12 @@ func (s *Service) DeleteRoleAssignment(ctx context.Context, c *iam.Caller, id st
 		}
 		ra, err := decode[iam.RoleAssignment](o)
 		if err != nil {
+			return err
+		}
+		if scope != "" && ra.DirectoryScopeID != scope {
+			return notFound(id)
+		}
+		if err := keepsGlobalAdmin(w, c.TenantID, ra, ""); err != nil {
 			return err
 		}
 		if err := w.Delete(c.TenantID, iam.KindRoleAssignment, o.ID); err != nil {
@@ -300,12 +221,12 @@ func (s *Service) DeleteRoleAssignment(ctx context.Context, c *iam.Caller, id st
 		} else if err != nil {
 			return err
 		}
-		var scope *store.Object
+		var scopeObj *store.Object
 		if k, sid, err := parseDirectoryScope(ra.DirectoryScopeID); err == nil && k != "" {
 			if so, err := w.Get(c.TenantID, "", sid); err == nil {
-				scope = &so
+				scopeObj = &so
 			}
 		}
-		return record(w, c, now, roleAssignmentAudit("Remove member from role", "Unassign", principal, role, ra, scope))
+		return record(w, c, now, roleAssignmentAudit("Remove member from role", "Unassign", principal, role, ra, scopeObj))
 	})
 }

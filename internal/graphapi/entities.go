@@ -45,11 +45,7 @@ func listItems(s *Server, w http.ResponseWriter, r *http.Request, rc *reqCtx, ki
 	items := itemsOf(page.Items)
 	v := &view{sel: req.Select, defaults: defaultSets, expand: req.Expand}
 	if req.Expand != nil {
-		ids := make([]string, len(items))
-		for i, it := range items {
-			ids[i] = idOf(it)
-		}
-		if v.expansion, err = s.expand(r, rc, kind, ids, req.Expand); err != nil {
+		if v.expansion, err = s.expand(r, rc, kind, items, req.Expand); err != nil {
 			return err
 		}
 	}
@@ -73,7 +69,7 @@ func getItem(s *Server, w http.ResponseWriter, r *http.Request, rc *reqCtx, kind
 	}
 	view := &view{sel: req.Select, defaults: defaultSets, expand: req.Expand}
 	if req.Expand != nil {
-		if view.expansion, err = s.expand(r, rc, kind, []string{idOf(it)}, req.Expand); err != nil {
+		if view.expansion, err = s.expand(r, rc, kind, []item{it}, req.Expand); err != nil {
 			return err
 		}
 	}

@@ -181,26 +181,33 @@ func writeValue(w http.ResponseWriter, context string, v any) error {
 	return nil
 }
 
-// expand loads the $expand navigation for each listed object (at most 20
-// related objects each, as Graph truncates expanded link collections).
-func (s *Server) expand(r *http.Request, rc *reqCtx, kind iam.Kind, ids []string, exp *odata.Expand) (map[string][]item, error) {
-	if exp == nil {
-		return nil, nil
+// expand loads the $expand navigations of the listed objects. Directory
+// objects expand one relationship, at most 20 related objects each, as
+// Graph truncates expanded link collections; role assignments expand their
+// principal, role definition and directory scope (roleexpand.go).
+func (s *Server) expand(r *http.Request, rc *reqCtx, kind iam.Kind, items []item, exps []odata.Expand) (expansion, error) {
+	if kind == iam.KindRoleAssignment {
+		return s.expandRoleAssignments(r, rc, items, exps)
 	}
-	rel := map[string]relation{
-		"members": relations["members"], "owners": relations["owners"], "memberOf": relations["memberOf"],
-		"manager": {iam.RelManager, directory.Targets, false}, "directReports": relations["directReports"],
-	}[exp.Property]
-	if rel.rel == "" {
-		return nil, errs.E(errs.Invalid, "Could not find a property named '%s' on type '%s'.", exp.Property, kind.ODataType()[1:]).WithCode("Request_BadRequest")
-	}
-	out := make(map[string][]item, len(ids))
-	for _, id := range ids {
-		page, err := s.dir.ListLinked(r.Context(), rc.caller, kind, id, rel.rel, rel.dir, nil, query.List{Top: 20})
-		if err != nil {
-			return nil, err
+	out := make(expansion, len(exps))
+	for _, exp := range exps {
+		rel := map[string]relation{
+			"members": relations["members"], "owners": relations["owners"], "memberOf": relations["memberOf"],
+			"manager": {iam.RelManager, directory.Targets, false}, "directReports": relations["directReports"],
+		}[exp.Property]
+		if rel.rel == "" {
+			return nil, errs.E(errs.Invalid, "Could not find a property named '%s' on type '%s'.", exp.Property, kind.ODataType()[1:]).WithCode("Request_BadRequest")
 		}
-		out[id] = itemsOf(page.Items)
+		byID := make(map[string][]item, len(items))
+		for _, it := range items {
+			id := idOf(it)
+			page, err := s.dir.ListLinked(r.Context(), rc.caller, kind, id, rel.rel, rel.dir, nil, query.List{Top: 20})
+			if err != nil {
+				return nil, err
+			}
+			byID[id] = itemsOf(page.Items)
+		}
+		out[exp.Property] = byID
 	}
 	return out, nil
 }

@@ -44,9 +44,13 @@ type view struct {
 	sel       []string
 	defaults  map[iam.Kind][]string
 	typed     bool
-	expand    *odata.Expand
-	expansion map[string][]item // expanded items by object id
+	expand    []odata.Expand
+	expansion expansion
 }
+
+// expansion holds expanded items by navigation property, then by the id of
+// the object they belong to.
+type expansion map[string]map[string][]item
 
 // project keeps the selected properties of one document (or the kind's
 // default set, or everything) and adds annotations.
@@ -76,35 +80,45 @@ func (v *view) project(it item) (map[string]json.RawMessage, error) {
 	if v.typed && it.kind != "" {
 		out["@odata.type"] = json.RawMessage(strconv.Quote(it.kind.ODataType()))
 	}
-	if v.expand != nil && v.expansion != nil {
+	if v.expansion != nil {
 		var id string
 		_ = json.Unmarshal(all["id"], &id)
-		sub := &view{sel: v.expand.Select, typed: true, defaults: v.defaults}
-		if v.expand.Property == "manager" {
-			if list := v.expansion[id]; len(list) > 0 {
-				m, err := sub.project(list[0])
-				if err != nil {
-					return nil, err
-				}
-				b, _ := web.Marshal(m)
-				out["manager"] = b
-			} else {
-				out["manager"] = json.RawMessage("null")
+		id = strings.ToLower(id)
+		for _, exp := range v.expand {
+			b, err := v.expanded(exp, v.expansion[exp.Property][id])
+			if err != nil {
+				return nil, err
 			}
-		} else {
-			arr := make([]map[string]json.RawMessage, 0)
-			for _, e := range v.expansion[id] {
-				m, err := sub.project(e)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, m)
-			}
-			b, _ := web.Marshal(arr)
-			out[v.expand.Property] = b
+			out[exp.Property] = b
 		}
 	}
 	return out, nil
+}
+
+// expanded renders one expanded navigation property: an object or null
+// when single-valued, else an array. "@odata.type" is added when the
+// property is polymorphic (directoryObject), so the SDKs pick the model.
+func (v *view) expanded(exp odata.Expand, list []item) (json.RawMessage, error) {
+	sub := &view{sel: exp.Select, typed: exp.Target == odata.KindDirectoryObject, defaults: v.defaults}
+	if exp.Single {
+		if len(list) == 0 {
+			return json.RawMessage("null"), nil
+		}
+		m, err := sub.project(list[0])
+		if err != nil {
+			return nil, err
+		}
+		return web.Marshal(m)
+	}
+	arr := make([]map[string]json.RawMessage, 0, len(list))
+	for _, e := range list {
+		m, err := sub.project(e)
+		if err != nil {
+			return nil, err
+		}
+		arr = append(arr, m)
+	}
+	return web.Marshal(arr)
 }
 
 // members is json.Unmarshal of a document into map[string]json.RawMessage,

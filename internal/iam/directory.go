@@ -28,30 +28,40 @@ type ObjectIdentity struct {
 // User is a Graph user.
 type User struct {
 	ObjectMeta
-	AccountEnabled                  *bool            `json:"accountEnabled"`
-	UserPrincipalName               string           `json:"userPrincipalName"`
-	MailNickname                    *string          `json:"mailNickname"`
-	Mail                            *string          `json:"mail"`
-	OtherMails                      []string         `json:"otherMails"`
-	ProxyAddresses                  []string         `json:"proxyAddresses"`
-	GivenName                       *string          `json:"givenName"`
-	Surname                         *string          `json:"surname"`
-	JobTitle                        *string          `json:"jobTitle"`
-	Department                      *string          `json:"department"`
-	CompanyName                     *string          `json:"companyName"`
-	EmployeeID                      *string          `json:"employeeId"`
-	EmployeeType                    *string          `json:"employeeType"`
-	EmployeeHireDate                *time.Time       `json:"employeeHireDate"`
-	BusinessPhones                  []string         `json:"businessPhones"`
-	MobilePhone                     *string          `json:"mobilePhone"`
-	OfficeLocation                  *string          `json:"officeLocation"`
-	City                            *string          `json:"city"`
-	State                           *string          `json:"state"`
-	Country                         *string          `json:"country"`
-	StreetAddress                   *string          `json:"streetAddress"`
-	PostalCode                      *string          `json:"postalCode"`
-	UsageLocation                   *string          `json:"usageLocation"`
-	PreferredLanguage               *string          `json:"preferredLanguage"`
+	AccountEnabled    *bool      `json:"accountEnabled"`
+	UserPrincipalName string     `json:"userPrincipalName"`
+	MailNickname      *string    `json:"mailNickname"`
+	Mail              *string    `json:"mail"`
+	OtherMails        []string   `json:"otherMails"`
+	ProxyAddresses    []string   `json:"proxyAddresses"`
+	GivenName         *string    `json:"givenName"`
+	Surname           *string    `json:"surname"`
+	JobTitle          *string    `json:"jobTitle"`
+	Department        *string    `json:"department"`
+	CompanyName       *string    `json:"companyName"`
+	EmployeeID        *string    `json:"employeeId"`
+	EmployeeType      *string    `json:"employeeType"`
+	EmployeeHireDate  *time.Time `json:"employeeHireDate"`
+	BusinessPhones    []string   `json:"businessPhones"`
+	MobilePhone       *string    `json:"mobilePhone"`
+	OfficeLocation    *string    `json:"officeLocation"`
+	City              *string    `json:"city"`
+	State             *string    `json:"state"`
+	Country           *string    `json:"country"`
+	StreetAddress     *string    `json:"streetAddress"`
+	PostalCode        *string    `json:"postalCode"`
+	UsageLocation     *string    `json:"usageLocation"`
+	PreferredLanguage *string    `json:"preferredLanguage"`
+	// The self-service profile: what a user edits about themself.
+	AboutMe                         *string          `json:"aboutMe,omitempty"`
+	Birthday                        *time.Time       `json:"birthday,omitempty"`
+	Interests                       []string         `json:"interests,omitempty"`
+	MySite                          *string          `json:"mySite,omitempty"`
+	PastProjects                    []string         `json:"pastProjects,omitempty"`
+	PreferredName                   *string          `json:"preferredName,omitempty"`
+	Responsibilities                []string         `json:"responsibilities,omitempty"`
+	Schools                         []string         `json:"schools,omitempty"`
+	Skills                          []string         `json:"skills,omitempty"`
 	UserType                        *string          `json:"userType"`
 	CreationType                    *string          `json:"creationType"`
 	ExternalUserState               *string          `json:"externalUserState"`

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ostiary/ostiary/internal/iam"
 	"github.com/ostiary/ostiary/internal/query"
 )
 
@@ -45,8 +46,9 @@ type Request struct {
 	// Select is the explicit $select in the schema's canonical case, or nil
 	// without $select. Projection applies the default set.
 	Select []string
-	// Expand is the one navigation property to expand, or nil.
-	Expand *Expand
+	// Expand lists the navigation properties to expand, or nil: one for
+	// directory objects, several for schemas with ExpandMany.
+	Expand []Expand
 	// CountRequested reports $count=true, honoured or not; without
 	// ConsistencyLevel: eventual Graph ignores it silently.
 	CountRequested bool
@@ -62,6 +64,11 @@ type Request struct {
 type Expand struct {
 	Property string   // canonical name of the navigation property
 	Select   []string // nested $select, canonical; nil for the default
+	// Single and Target come from the schema's Nav: a single-valued
+	// property renders as an object (or null), a collection as an array;
+	// Target is KindDirectoryObject for polymorphic links.
+	Single bool
+	Target iam.Kind
 }
 
 // Projection returns the properties to return: the explicit $select, else
@@ -282,11 +289,13 @@ func parseSelect(val string, s, msg *Schema) ([]string, error) {
 	return out, nil
 }
 
-// parseExpand reads "nav" or "nav($select=a,b)". Graph expands one
-// navigation property per directory request.
-func parseExpand(val string, s *Schema) (*Expand, error) {
-	val = strings.TrimSpace(val)
-	depth := 0
+// parseExpand reads a list of "nav" or "nav($select=a,b)" items. Graph
+// expands one navigation property per directory request; schemas with
+// ExpandMany (the RBAC entities: $expand=principal,roleDefinition) take
+// several, each at most once.
+func parseExpand(val string, s *Schema) ([]Expand, error) {
+	var parts []string
+	depth, start := 0, 0
 	for i := 0; i < len(val); i++ {
 		switch val[i] {
 		case '(':
@@ -295,10 +304,34 @@ func parseExpand(val string, s *Schema) (*Expand, error) {
 			depth--
 		case ',':
 			if depth == 0 {
-				return nil, badRequest("Only one navigation property can be expanded per request.")
+				if !s.ExpandMany {
+					return nil, badRequest("Only one navigation property can be expanded per request.")
+				}
+				parts = append(parts, val[start:i])
+				start = i + 1
 			}
 		}
 	}
+	parts = append(parts, val[start:])
+	out := make([]Expand, 0, len(parts))
+	for _, part := range parts {
+		exp, err := parseExpandItem(part, s)
+		if err != nil {
+			return nil, err
+		}
+		for _, prev := range out {
+			if prev.Property == exp.Property {
+				return nil, badRequest("The navigation property '%s' is expanded more than once.", exp.Property)
+			}
+		}
+		out = append(out, *exp)
+	}
+	return out, nil
+}
+
+// parseExpandItem reads one "nav" or "nav($select=a,b)".
+func parseExpandItem(val string, s *Schema) (*Expand, error) {
+	val = strings.TrimSpace(val)
 	name, inner, hasOpts := strings.Cut(val, "(")
 	name = strings.TrimSpace(name)
 	if hasOpts {
@@ -317,7 +350,7 @@ func parseExpand(val string, s *Schema) (*Expand, error) {
 	if nav == nil {
 		return nil, noSuchProperty(s, name)
 	}
-	exp := &Expand{Property: nav.Name}
+	exp := &Expand{Property: nav.Name, Single: nav.Single, Target: nav.Target}
 	if !hasOpts {
 		return exp, nil
 	}

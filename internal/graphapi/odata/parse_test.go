@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ostiary/ostiary/internal/iam"
 	"github.com/ostiary/ostiary/internal/query"
 )
 
@@ -122,18 +123,28 @@ func TestParseOptions(t *testing.T) {
 			}
 		}},
 		{"expand", UserSchema, "$expand=Manager", false, func(t *testing.T, r *Request) {
-			if !reflect.DeepEqual(r.Expand, &Expand{Property: "manager"}) {
+			if !reflect.DeepEqual(r.Expand, []Expand{{Property: "manager", Single: true, Target: KindDirectoryObject}}) {
 				t.Fatalf("expand %+v", r.Expand)
 			}
 		}},
 		{"expand with select", GroupSchema, "$expand=members($select=id,DisplayName,userPrincipalName)", false, func(t *testing.T, r *Request) {
-			want := &Expand{Property: "members", Select: []string{"id", "displayName", "userPrincipalName"}}
+			want := []Expand{{Property: "members", Select: []string{"id", "displayName", "userPrincipalName"}, Target: KindDirectoryObject}}
 			if !reflect.DeepEqual(r.Expand, want) {
 				t.Fatalf("expand %+v", r.Expand)
 			}
 		}},
 		{"expand app role assignments", ServicePrincipalSchema, "$expand=appRoleAssignedTo($select=principalId)", false, func(t *testing.T, r *Request) {
-			want := &Expand{Property: "appRoleAssignedTo", Select: []string{"principalId"}}
+			want := []Expand{{Property: "appRoleAssignedTo", Select: []string{"principalId"}, Target: KindAppRoleAssignment}}
+			if !reflect.DeepEqual(r.Expand, want) {
+				t.Fatalf("expand %+v", r.Expand)
+			}
+		}},
+		{"expand several on role assignments", RoleAssignmentSchema, "$expand=principal($select=id,displayName),roleDefinition,directoryScope", false, func(t *testing.T, r *Request) {
+			want := []Expand{
+				{Property: "principal", Select: []string{"id", "displayName"}, Single: true, Target: KindDirectoryObject},
+				{Property: "roleDefinition", Single: true, Target: iam.KindRoleDefinition},
+				{Property: "directoryScope", Single: true, Target: KindDirectoryObject},
+			}
 			if !reflect.DeepEqual(r.Expand, want) {
 				t.Fatalf("expand %+v", r.Expand)
 			}
@@ -241,6 +252,8 @@ func TestParseOptionErrors(t *testing.T) {
 		{"expand unknown", UserSchema, "$expand=foo", false, CodeBadRequest, "Could not find a property named 'foo' on type 'microsoft.graph.user'."},
 		{"expand two", GroupSchema, "$expand=members,owners", false, CodeBadRequest, "~Only one"},
 		{"expand two with options", GroupSchema, "$expand=members($select=id),owners", false, CodeBadRequest, "~Only one"},
+		{"expand twice", RoleAssignmentSchema, "$expand=principal,principal", false, CodeBadRequest, "~more than once"},
+		{"expand several unknown", RoleAssignmentSchema, "$expand=principal,members", false, CodeBadRequest, "~Could not find a property named 'members'"},
 		{"expand in advanced mode", UserSchema, "$expand=manager&$count=true", true, CodeBadRequest, "~not supported together with advanced"},
 		{"expand with search", UserSchema, `$expand=manager&$search="displayName:a"`, true, CodeBadRequest, "~not supported together with advanced"},
 		{"expand nested top", GroupSchema, "$expand=members($top=5)", false, CodeBadRequest, "~'$top=5' is not supported inside $expand"},

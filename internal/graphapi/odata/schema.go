@@ -117,6 +117,9 @@ type Nav struct {
 	// Target is the kind of the linked objects; its schema validates a
 	// nested $select. KindDirectoryObject for polymorphic links.
 	Target iam.Kind
+	// Single marks a single-valued property (manager, principal): it
+	// expands to an object or null rather than an array.
+	Single bool
 }
 
 // Kinds with a schema that are not stored kinds of their own.
@@ -126,6 +129,9 @@ const (
 	KindDirectoryObject iam.Kind = "directoryObject"
 	// KindAppRoleAssignment is an app role assignment, stored as a link.
 	KindAppRoleAssignment iam.Kind = "appRoleAssignment"
+	// KindScopedRoleMembership is an administrative unit's scoped role
+	// membership, a view of a role assignment.
+	KindScopedRoleMembership iam.Kind = "scopedRoleMembership"
 )
 
 // Schema describes an entity type for the OData parser: which properties
@@ -143,6 +149,9 @@ type Schema struct {
 	DefaultSelect []string
 	// Expand lists the navigation properties $expand accepts.
 	Expand []Nav
+	// ExpandMany lets one $expand name several of them, as Graph allows on
+	// its RBAC entities; directory objects take one.
+	ExpandMany bool
 	// SortWithFilter is the mode $orderby needs when a $filter is present:
 	// Advanced for directory objects, Default elsewhere (audit logs).
 	SortWithFilter Support
@@ -254,6 +263,8 @@ func SchemaFor(kind iam.Kind) *Schema {
 		return RoleDefinitionSchema
 	case iam.KindRoleAssignment:
 		return RoleAssignmentSchema
+	case KindScopedRoleMembership:
+		return ScopedRoleMembershipSchema
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package odata
 
-import "github.com/ostiary/ostiary/internal/query"
+import (
+	"github.com/ostiary/ostiary/internal/iam"
+	"github.com/ostiary/ostiary/internal/query"
+)
 
 // RoleDefinitionSchema is microsoft.graph.unifiedRoleDefinition (CONTRACT.md
 // D.9): eq and in on the id, name, built-in flag and template id.
@@ -26,4 +29,20 @@ var RoleAssignmentSchema = newSchema(&Schema{
 		{Name: "roleDefinitionId", Type: query.GUID, Filter: ops("eq in", "")},
 		{Name: "directoryScopeId", Type: query.String, Filter: ops("eq in", "")},
 	}, selectOnly("appScopeId", "resourceScope")...),
+	// Graph lets one request expand all three.
+	Expand: []Nav{
+		{Name: "principal", Target: KindDirectoryObject, Single: true},
+		{Name: "roleDefinition", Target: iam.KindRoleDefinition, Single: true},
+		{Name: "directoryScope", Target: KindDirectoryObject, Single: true},
+	},
+	ExpandMany: true,
+})
+
+// ScopedRoleMembershipSchema is microsoft.graph.scopedRoleMembership, an
+// administrative unit's scopedRoleMembers (a view of role assignments at
+// the unit's scope): selectable, not filterable.
+var ScopedRoleMembershipSchema = newSchema(&Schema{
+	Type:     "microsoft.graph.scopedRoleMembership",
+	Resource: "ScopedRoleMembership",
+	Props:    selectOnly("id", "roleId", "administrativeUnitId", "roleMemberInfo"),
 })

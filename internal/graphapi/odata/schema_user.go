@@ -145,7 +145,7 @@ func buildUserSchema() *Schema {
 			"mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName",
 		},
 		Expand: []Nav{
-			{Name: "manager", Target: KindDirectoryObject},
+			{Name: "manager", Target: KindDirectoryObject, Single: true},
 			{Name: "directReports", Target: KindDirectoryObject},
 			{Name: "memberOf", Target: KindDirectoryObject},
 			{Name: "ownedObjects", Target: KindDirectoryObject},
