@@ -67,6 +67,10 @@ const (
 	RoleDefinitionsWrite = "microsoft.directory/roleDefinitions/allProperties/allTasks"
 	RoleAssignmentsRead  = "microsoft.directory/roleAssignments/standard/read"
 	RoleAssignmentsWrite = "microsoft.directory/roleAssignments/allProperties/allTasks"
+	// Administrative units' scopedRoleMembers: Entra's own action names,
+	// held by the same roles as the role assignment actions.
+	ScopedRoleMembershipsRead  = "microsoft.directory/scopedRoleMemberships/allProperties/read"
+	ScopedRoleMembershipsWrite = "microsoft.directory/scopedRoleMemberships/allProperties/allTasks"
 
 	AuthorizationPolicyRead   = "microsoft.directory/authorizationPolicy/standard/read"
 	AuthorizationPolicyUpdate = "microsoft.directory/authorizationPolicy/allProperties/allTasks"
@@ -178,5 +182,9 @@ var appPermissions = map[string]grant{
 	RoleDefinitionsWrite: {any: []string{roleMgmt}},
 	RoleAssignmentsRead:  {any: roleRead},
 	RoleAssignmentsWrite: {any: []string{roleMgmt}},
+	// CONTRACT.md: scopedRoleMembers take RoleManagement.Read.Directory /
+	// RoleManagement.ReadWrite.Directory (and Directory.Read.All for reads).
+	ScopedRoleMembershipsRead:  {any: roleRead},
+	ScopedRoleMembershipsWrite: {any: []string{roleMgmt}},
 	// Permanent deletion is checked again per kind by the directory service.
 }

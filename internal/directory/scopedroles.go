@@ -58,7 +58,7 @@ func liveUnit(r store.Reader, tenantID, auID string) (string, error) {
 // directoryRoles, so roleId is the role definition's id: a built-in role's
 // template id or a custom role's id, as roleDefinitionId is.
 func (s *Service) CreateScopedRoleMember(ctx context.Context, c *iam.Caller, auID string, body Patch) (iam.ScopedRoleMembership, error) {
-	if err := s.authorize(ctx, c, authz.RoleAssignmentsWrite, iam.KindRoleAssignment, ""); err != nil {
+	if err := s.authorize(ctx, c, authz.ScopedRoleMembershipsWrite, iam.KindRoleAssignment, ""); err != nil {
 		return iam.ScopedRoleMembership{}, err
 	}
 	err := s.store.Read(ctx, func(r store.Reader) (err error) {
@@ -103,7 +103,7 @@ func (s *Service) CreateScopedRoleMember(ctx context.Context, c *iam.Caller, auI
 // ListScopedRoleMembers pages through the role assignments at an
 // administrative unit's scope, as scopedRoleMemberships.
 func (s *Service) ListScopedRoleMembers(ctx context.Context, c *iam.Caller, auID string, q query.List) (Page[iam.ScopedRoleMembership], error) {
-	if err := s.authorize(ctx, c, authz.RoleAssignmentsRead, iam.KindRoleAssignment, ""); err != nil {
+	if err := s.authorize(ctx, c, authz.ScopedRoleMembershipsRead, iam.KindRoleAssignment, ""); err != nil {
 		return Page[iam.ScopedRoleMembership]{}, err
 	}
 	var out Page[iam.ScopedRoleMembership]
@@ -122,7 +122,7 @@ func (s *Service) ListScopedRoleMembers(ctx context.Context, c *iam.Caller, auID
 // ListScopedRoleMemberOf pages through the administrative-unit-scoped
 // roles a user holds directly (GET /users/{id}/scopedRoleMemberOf).
 func (s *Service) ListScopedRoleMemberOf(ctx context.Context, c *iam.Caller, userKey string, q query.List) (Page[iam.ScopedRoleMembership], error) {
-	if err := s.authorize(ctx, c, authz.RoleAssignmentsRead, iam.KindRoleAssignment, ""); err != nil {
+	if err := s.authorize(ctx, c, authz.ScopedRoleMembershipsRead, iam.KindRoleAssignment, ""); err != nil {
 		return Page[iam.ScopedRoleMembership]{}, err
 	}
 	var out Page[iam.ScopedRoleMembership]
@@ -142,7 +142,7 @@ func (s *Service) ListScopedRoleMemberOf(ctx context.Context, c *iam.Caller, use
 // GetScopedRoleMember returns one of an administrative unit's scoped role
 // memberships; an assignment at another scope is not found here.
 func (s *Service) GetScopedRoleMember(ctx context.Context, c *iam.Caller, auID, id string) (iam.ScopedRoleMembership, error) {
-	if err := s.authorize(ctx, c, authz.RoleAssignmentsRead, iam.KindRoleAssignment, id); err != nil {
+	if err := s.authorize(ctx, c, authz.ScopedRoleMembershipsRead, iam.KindRoleAssignment, id); err != nil {
 		return iam.ScopedRoleMembership{}, err
 	}
 	var out []iam.ScopedRoleMembership
@@ -174,7 +174,7 @@ func (s *Service) GetScopedRoleMember(ctx context.Context, c *iam.Caller, auID, 
 // DeleteScopedRoleMember removes one of an administrative unit's scoped
 // role memberships (its role assignment).
 func (s *Service) DeleteScopedRoleMember(ctx context.Context, c *iam.Caller, auID, id string) error {
-	if err := s.authorize(ctx, c, authz.RoleAssignmentsWrite, iam.KindRoleAssignment, id); err != nil {
+	if err := s.authorize(ctx, c, authz.ScopedRoleMembershipsWrite, iam.KindRoleAssignment, id); err != nil {
 		return err
 	}
 	err := s.store.Read(ctx, func(r store.Reader) (err error) {
