@@ -161,6 +161,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Hasher:               hasher,
 		Lockout:              authn.LockoutPolicy{Threshold: cfg.LockoutThreshold, Duration: cfg.LockoutDuration},
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime,
+		Roles:                a.access,
 	})
 	a.clients = clients
 	sts, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Now: a.now},
@@ -175,6 +176,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	}
 	pages.EnableConsent(consentPages{sts: sts, dir: a.dir})
 	pages.EnableAdminConsent(adminConsentPages{sts: sts, clients: clients, dir: a.dir})
+	pages.EnableIDTokenHints(verifier)
 	graph := graphapi.New(a.dir, verifier, cfg.PublicURL, a.now, a.log)
 
 	reg := prometheus.NewRegistry()

@@ -132,11 +132,12 @@ func (s *Service) DescribeAdminConsent(ctx context.Context, tenantID string, cli
 				res.addScope(sc)
 			}
 		}
-		var err error
-		roles, err = wids(r, tenantID, userID)
-		return err
+		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if roles, err = s.UserWids(ctx, tenantID, userID); err != nil {
 		return nil, err
 	}
 	for i := range p.Resources {

@@ -30,8 +30,13 @@ import (
 // with x5t (TOKENS.md §4.1, CLIENTS.md §3.1).
 //
 // Each assertion is single-use: its jti is stored, as an object of kind
-// assertionJti keyed by the SHA-256 of client|jti in the tenant the request
-// was addressed to, until the assertion expires. The insert is the replay
+// assertionJti keyed by the SHA-256 of client|jti in the application's home
+// tenant, until the assertion expires. The home tenant is the one place
+// every use of the client shares: the request's tenant would not do, since
+// on /common and /organizations it is the tenant of the credential (a
+// refresh token, a code, the user's token), so one assertion whose aud is
+// the /common token endpoint could be replayed once in every tenant that
+// has the app. The insert is the replay
 // check (a Conflict means the jti was seen), so two concurrent uses cannot
 // both pass. The object's CreatedAt is the end of the replay window, so
 // expired ones are found through the (tenant, kind, created_at) index and
@@ -351,7 +356,7 @@ func (s *Service) AuthenticateClientAssertion(ctx context.Context, req ClientAss
 	if e := c.ServicePrincipal.AccountEnabled; e != nil && !*e {
 		return nil, aadsts(errs.Denied, 7000112, "Application '%s'(%s) is disabled.", appID, deref(c.ServicePrincipal.DisplayName))
 	}
-	if err := s.recordJTI(ctx, req.TenantID, appID, p.claims.JTI, until, req.Now); err != nil {
+	if err := s.recordJTI(ctx, c.HomeTenantID, appID, p.claims.JTI, until, req.Now); err != nil {
 		return nil, err
 	}
 	c.CredentialKeyID = key.cred.KeyID
@@ -371,8 +376,8 @@ func jtiID(appID, jti string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// recordJTI stores the jti of an accepted assertion until until; an
-// existing one is a replay.
+// recordJTI stores the jti of an accepted assertion in the application's
+// home tenant until until; an existing one is a replay.
 func (s *Service) recordJTI(ctx context.Context, tenantID, appID, jti string, until, now time.Time) error {
 	data, err := json.Marshal(jtiDoc{ClientID: appID, Expires: until.UTC()})
 	if err != nil {

@@ -30,6 +30,15 @@ type AuthCode struct {
 	CodeChallengeMethod string
 	AuthTime            time.Time
 	AMR                 []string
+	// AuthTimeClaim records that the authorize request sent max_age: the
+	// ID token must then carry auth_time (OpenID Connect Core §3.1.2.1).
+	AuthTimeClaim bool
+	// SessionID is the browser session's sid (its session_state), for the
+	// ID token and front-channel logout.
+	SessionID string
+	// SPA records that the redirect URI is of the spa platform: the refresh
+	// tokens of the code get a fixed lifetime (SPARefreshTokenLifetime).
+	SPA bool
 	// FamilyID names the refresh token family the code's redemption
 	// starts, so a second redemption can revoke it.
 	FamilyID  string
@@ -46,6 +55,9 @@ type authCodeDoc struct {
 	ChallengeMethod string    `json:"codeChallengeMethod,omitempty"`
 	AuthTime        time.Time `json:"authDateTime"`
 	AMR             []string  `json:"amr"`
+	AuthTimeClaim   bool      `json:"authTimeClaim,omitempty"`
+	SessionID       string    `json:"sid,omitempty"`
+	SPA             bool      `json:"spa,omitempty"`
 	FamilyID        string    `json:"familyId"`
 	ExpiresAt       time.Time `json:"expiresDateTime"`
 	Used            bool      `json:"used"`
@@ -60,7 +72,8 @@ func (s *Service) IssueAuthCode(ctx context.Context, c AuthCode, now time.Time) 
 	}
 	d := authCodeDoc{ClientID: strings.ToLower(c.ClientAppID), UserID: c.UserID, RedirectURI: c.RedirectURI, Scope: c.Scope,
 		Nonce: c.Nonce, Challenge: c.CodeChallenge, ChallengeMethod: c.CodeChallengeMethod, AuthTime: c.AuthTime.UTC(),
-		AMR: c.AMR, FamilyID: iam.NewID(), ExpiresAt: now.Add(AuthCodeLifetime).UTC()}
+		AMR: c.AMR, AuthTimeClaim: c.AuthTimeClaim, SessionID: c.SessionID, SPA: c.SPA, FamilyID: iam.NewID(),
+		ExpiresAt: now.Add(AuthCodeLifetime).UTC()}
 	data, err := json.Marshal(d)
 	if err != nil {
 		return "", errs.Wrap(errs.Internal, err, "authn: encode authorization code")
@@ -141,5 +154,6 @@ func (s *Service) RedeemAuthCode(ctx context.Context, tenantID, raw string, now 
 	}
 	return &AuthCode{TenantID: tid, ClientAppID: d.ClientID, UserID: d.UserID, RedirectURI: d.RedirectURI, Scope: d.Scope,
 		Nonce: d.Nonce, CodeChallenge: d.Challenge, CodeChallengeMethod: d.ChallengeMethod, AuthTime: d.AuthTime,
-		AMR: d.AMR, FamilyID: d.FamilyID, ExpiresAt: d.ExpiresAt}, nil
+		AMR: d.AMR, AuthTimeClaim: d.AuthTimeClaim, SessionID: d.SessionID, SPA: d.SPA, FamilyID: d.FamilyID,
+		ExpiresAt: d.ExpiresAt}, nil
 }

@@ -47,6 +47,14 @@ type Config struct {
 	// RefreshTokenLifetime is how long a refresh token stays valid unused
 	// (each use issues a new one: a sliding window); zero means 90 days.
 	RefreshTokenLifetime time.Duration
+	// Roles answers which directory roles a user holds tenant-wide (the
+	// wids claim, admin consent); nil reads direct assignments from the store.
+	Roles RoleSource
+}
+
+// RoleSource is where role holdings come from (package access in the server).
+type RoleSource interface {
+	TenantWideRoles(ctx context.Context, tenantID, principalID string) ([]string, error)
 }
 
 // DefaultRefreshTokenLifetime is Entra's: 90 days, sliding.
@@ -122,8 +130,25 @@ type Client struct {
 	// ServicePrincipal is the application's service principal in TenantID
 	// (the app's identity there; its object id is the token's oid).
 	ServicePrincipal iam.ServicePrincipal
+	// HomeTenantID is the tenant that owns the application object: TenantID
+	// itself, or another tenant for a multi-tenant application used here.
+	HomeTenantID string
 	// CredentialKeyID is the keyId of the credential that matched.
 	CredentialKeyID string
+}
+
+// isMultiTenant reports whether an application may be used in tenants
+// other than its own (signInAudience). Entra's default, AzureADMyOrg, and
+// PersonalMicrosoftAccount are single-tenant for work accounts.
+func isMultiTenant(a *iam.Application) bool {
+	if a.SignInAudience == nil {
+		return false
+	}
+	switch *a.SignInAudience {
+	case "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount":
+		return true
+	}
+	return false
 }
 
 // clientSecrets is the Secret column of an application object, written by
@@ -186,7 +211,12 @@ func (s *Service) AuthenticateClientSecret(ctx context.Context, tenantID, client
 }
 
 // loadClient reads the client's service principal in tenantID and its
-// application in the owner's tenant; a nil client if either is missing.
+// application in the owner's tenant; a nil client if either is missing,
+// or if the application is single-tenant and tenantID is not its own: as
+// in Entra, such an app is not a client anywhere else, even where a
+// service principal of it remains (one provisioned while the app was
+// multi-tenant), so neither a token nor a sign-in in another tenant can
+// name it.
 func loadClient(r store.Reader, tenantID, appID string) (*Client, clientSecrets, error) {
 	var secrets clientSecrets
 	c := &Client{TenantID: tenantID}
@@ -214,6 +244,10 @@ func loadClient(r store.Reader, tenantID, appID string) (*Client, clientSecrets,
 		return nil, secrets, errs.Wrap(errs.Internal, err, "authn: unreadable application %s", appObj.ID)
 	}
 	c.Application.ID = appObj.ID
+	c.HomeTenantID = home
+	if home != tenantID && !isMultiTenant(&c.Application) {
+		return nil, secrets, nil
+	}
 	if len(appObj.Secret) > 0 {
 		if err := json.Unmarshal(appObj.Secret, &secrets); err != nil {
 			return nil, secrets, errs.Wrap(errs.Internal, err, "authn: unreadable credentials of application %s", appObj.ID)

@@ -157,10 +157,12 @@ func (s *Service) LoadUser(ctx context.Context, tenantID, userID string, issued 
 			return errs.Wrap(errs.Internal, err, "authn: unreadable user %s", o.ID)
 		}
 		u.User.ID = o.ID
-		u.Wids, err = wids(r, tenantID, o.ID)
-		return err
+		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if u.Wids, err = s.UserWids(ctx, tenantID, u.User.ID); err != nil {
 		return nil, err
 	}
 	if e := u.User.AccountEnabled; e != nil && !*e {
@@ -182,7 +184,13 @@ func revokedSince(validFrom *time.Time, issued time.Time) bool {
 }
 
 // UserWids returns the user's tenant-wide role template ids.
+// With a RoleSource configured (the server's access cache) they include
+// roles held through role-assignable groups and honour assignment
+// schedules; without one, the direct assignments in the store.
 func (s *Service) UserWids(ctx context.Context, tenantID, userID string) ([]string, error) {
+	if s.cfg.Roles != nil {
+		return s.cfg.Roles.TenantWideRoles(ctx, tenantID, userID)
+	}
 	var out []string
 	err := s.st.Read(ctx, func(r store.Reader) error {
 		var err error

@@ -26,6 +26,13 @@ import (
 // SHA-256 of the normalised user code to the tenant and the device code's
 // hash. A user code has only about 35 bits: what protects it is its short
 // life and the page's limit on wrong guesses, not the hash.
+//
+// A code asked for on /common or /organizations has no tenant yet: Entra
+// lets the user's sign-in on the device login page decide it. Such a
+// deferred code names the nil GUID as its tenant and is stored outside any
+// tenant (tenant "", like the index); the tenant the user chose is written
+// into its document when the user answers, and from then on the client is
+// authenticated, and tokens issued, in that tenant.
 const (
 	deviceCodePrefix = "DC1."
 	// DeviceCodeLifetime is Entra's: 15 minutes.
@@ -118,7 +125,18 @@ func userCodeHash(normalized string) string {
 
 // DeviceCodeTenant returns the tenant a device code value belongs to, or
 // false if the value is not shaped like one of ours.
-func DeviceCodeTenant(raw string) (string, bool) { return bearerTenant(deviceCodePrefix, raw) }
+// A deferred code (/common, /organizations) belongs to "" (see
+// DeviceCodeOwner for the tenant its user chose).
+func DeviceCodeTenant(raw string) (string, bool) {
+	tid, ok := bearerTenant(deviceCodePrefix, raw)
+	if tid == deferredTenant {
+		tid = ""
+	}
+	return tid, ok
+}
+
+// deferredTenant is the tenant part of a deferred code's value.
+const deferredTenant = "00000000-0000-0000-0000-000000000000"
 
 // DeviceCodeState is where a device authorization stands.
 type DeviceCodeState string
@@ -132,7 +150,12 @@ const (
 
 // DeviceCode is what a device code stands for.
 type DeviceCode struct {
-	TenantID    string
+	// TenantID is the code's tenant; for a deferred code, the tenant its
+	// user chose, "" until the user answered.
+	TenantID string
+	// Deferred marks a code asked for on /common or /organizations, whose
+	// tenant the user's sign-in decides.
+	Deferred    bool
 	ClientAppID string
 	// Scope is the scope of the device authorization request.
 	Scope string
@@ -166,6 +189,17 @@ type deviceCodeDoc struct {
 	LastPoll    time.Time       `json:"lastPollDateTime,omitzero"`
 	// Confidential: the client authenticated when it asked for the code.
 	Confidential bool `json:"confidential,omitempty"`
+	// TenantID is the tenant a deferred code's user chose.
+	TenantID string `json:"tenantId,omitempty"`
+}
+
+// owner is the tenant the code belongs to: tid, the tenant of its value,
+// or for a deferred code the one its user chose ("" before).
+func (d *deviceCodeDoc) owner(tid string) string {
+	if tid == "" {
+		return d.TenantID
+	}
+	return tid
 }
 
 type userCodeDoc struct {
@@ -174,8 +208,8 @@ type userCodeDoc struct {
 	ExpiresAt  time.Time `json:"expiresDateTime"`
 }
 
-func (d *deviceCodeDoc) public(tenantID string) *DeviceCode {
-	return &DeviceCode{TenantID: tenantID, ClientAppID: d.ClientID, Scope: d.Scope, State: d.State, UserID: d.UserID,
+func (d *deviceCodeDoc) public(tid string) *DeviceCode {
+	return &DeviceCode{TenantID: d.owner(tid), Deferred: tid == "", ClientAppID: d.ClientID, Scope: d.Scope, State: d.State, UserID: d.UserID,
 		AuthTime: d.AuthTime, AMR: d.AMR, FamilyID: d.FamilyID, DeclineCode: d.DeclineCode, ExpiresAt: d.ExpiresAt,
 		Confidential: d.Confidential}
 }
@@ -183,6 +217,9 @@ func (d *deviceCodeDoc) public(tenantID string) *DeviceCode {
 // DeviceCodeRequest is a device authorization request the token service
 // accepted: its client authenticated and its scope parsed.
 type DeviceCodeRequest struct {
+	// TenantID is the tenant the URL named, or "" on /common and
+	// /organizations: a deferred code, whose client could not be
+	// authenticated yet (it is at every poll once its user chose a tenant).
 	TenantID    string
 	ClientAppID string
 	Scope       string
@@ -203,7 +240,11 @@ type IssuedDeviceCode struct {
 // IssueDeviceCode stores a pending device authorization and returns its
 // device code and user code.
 func (s *Service) IssueDeviceCode(ctx context.Context, req DeviceCodeRequest, now time.Time) (*IssuedDeviceCode, error) {
-	raw, hash, err := newBearerValue(deviceCodePrefix, req.TenantID)
+	valueTenant := req.TenantID
+	if valueTenant == "" {
+		valueTenant = deferredTenant
+	}
+	raw, hash, err := newBearerValue(deviceCodePrefix, valueTenant)
 	if err != nil {
 		return nil, err
 	}
@@ -343,14 +384,17 @@ func (s *Service) DeclineDeviceCode(ctx context.Context, userCode, tenantID stri
 	})
 }
 
+// decideDeviceCode applies a decision of the user of tenantID: the code
+// must be of that tenant, or deferred and not yet bound to another, and
+// a deferred code is bound to it here.
 func (s *Service) decideDeviceCode(ctx context.Context, userCode, tenantID string, now time.Time, apply func(*deviceCodeDoc)) error {
 	return s.st.Write(ctx, func(w store.Writer) error {
 		tid, o, d, err := readByUserCode(w, userCode)
 		if err != nil {
 			return err
 		}
-		switch {
-		case tid != tenantID:
+		switch owner := d.owner(tid); {
+		case tenantID == "" || owner != "" && owner != tenantID:
 			return badUserCode()
 		case !now.Before(d.ExpiresAt):
 			return expiredDeviceCode()
@@ -358,6 +402,9 @@ func (s *Service) decideDeviceCode(ctx context.Context, userCode, tenantID strin
 			return decidedDeviceCode()
 		}
 		apply(&d)
+		if tid == "" {
+			d.TenantID = tenantID
+		}
 		if o.Data, err = json.Marshal(d); err != nil {
 			return errs.Wrap(errs.Internal, err, "authn: encode device code")
 		}
@@ -382,19 +429,53 @@ const (
 	PollApproved
 )
 
-// PollDeviceCode is one poll of the token endpoint. tenantID is the
-// tenant of the URL, or "" on /common and /organizations; clientAppID is
-// the authenticated client, which must be the one the code was issued
-// to. An approved code is redeemed by the poll that sees it; a later
-// poll is AADSTS90120 and revokes the refresh tokens the first issued.
-// An unknown code is AADSTS70018 (bad_verification_code).
+// DeviceCodeOwner returns the tenant a device code belongs to: the one of
+// its value, or for a deferred code the tenant its user chose ("" while
+// the user has not answered). An unknown code is AADSTS70018.
+func (s *Service) DeviceCodeOwner(ctx context.Context, raw string) (string, error) {
+	tid, ok := DeviceCodeTenant(raw)
+	if !ok {
+		return "", badDeviceCode()
+	}
+	var d deviceCodeDoc
+	err := s.st.Read(ctx, func(r store.Reader) error {
+		o, err := r.Get(tid, iam.KindDeviceCode, bearerHash(raw))
+		if errs.Is(err, errs.NotFound) {
+			return badDeviceCode()
+		} else if err != nil {
+			return err
+		}
+		return json.Unmarshal(o.Data, &d)
+	})
+	if err != nil {
+		return "", err
+	}
+	return d.owner(tid), nil
+}
+
+func otherTenantDeviceCode() error {
+	return aadsts(errs.Unauthenticated, 700005, "Provided device code is intended to use against other tenant, thus rejected.")
+}
+
+// PollDeviceCode is one poll of the token endpoint. tenantID is the tenant
+// of the URL, or "" on /common and /organizations, where the client is
+// authenticated in the code's tenant. For a deferred code it is the tenant
+// the client was authenticated in (the one its user chose), or "" when
+// none is known yet: such a poll can only find the code pending, slow_down
+// or expired (a decision made since the caller looked is answered
+// pending, so the next poll authenticates the client in the chosen tenant
+// first). clientAppID is the client, which
+// must be the one the code was issued to. An approved code is redeemed by
+// the poll that sees it; a later poll is AADSTS90120 and revokes the
+// refresh tokens the first issued. An unknown code is AADSTS70018
+// (bad_verification_code).
 func (s *Service) PollDeviceCode(ctx context.Context, tenantID, raw, clientAppID string, now time.Time) (*DeviceCode, DevicePoll, error) {
 	tid, ok := DeviceCodeTenant(raw)
 	if !ok {
 		return nil, 0, badDeviceCode()
 	}
-	if tenantID != "" && tid != tenantID {
-		return nil, 0, aadsts(errs.Unauthenticated, 700005, "Provided device code is intended to use against other tenant, thus rejected.")
+	if tid != "" && tenantID != "" && tid != tenantID {
+		return nil, 0, otherTenantDeviceCode()
 	}
 	var (
 		d      deviceCodeDoc
@@ -416,10 +497,18 @@ func (s *Service) PollDeviceCode(ctx context.Context, tenantID, raw, clientAppID
 			// Not a use: the code's own client keeps polling.
 			return aadsts(errs.Unauthenticated, 70000, "The device code was issued to a different client than the one redeeming it.")
 		}
+		owner := d.owner(tid)
+		if owner != "" && tenantID != "" && owner != tenantID {
+			return otherTenantDeviceCode()
+		}
+		unauthenticated := tid == "" && (owner == "" || tenantID == "")
 		switch {
+		case unauthenticated && d.State != DeviceCodePending && now.Before(d.ExpiresAt):
+			result = PollPending // decided since the caller looked: no client was authenticated in its tenant
+			return nil
 		case d.State == DeviceCodeRedeemed:
 			reused = true
-			f, err := w.Get(tid, iam.KindRefreshTokenFamily, d.FamilyID)
+			f, err := w.Get(owner, iam.KindRefreshTokenFamily, d.FamilyID)
 			if errs.Is(err, errs.NotFound) {
 				return nil
 			} else if err != nil {

@@ -117,3 +117,71 @@ func TestDeviceCodeLifecycle(t *testing.T) {
 	_, err = svc.LookupUserCode(ctx, d3.UserCode, now.Add(3*time.Hour))
 	wantCode(t, err, "AADSTS70018")
 }
+
+// TestDeferredDeviceCode: a code asked for on /common is stored outside
+// any tenant until its user answers; the answer binds it to the user's
+// tenant, and only a poll authenticated there redeems it.
+func TestDeferredDeviceCode(t *testing.T) {
+	t.Parallel()
+	db := backendtest.Open(t)
+	authntest.Tenant(t, db, tenantID, "Contoso", domain)
+	authntest.Tenant(t, db, otherTenantID, "Fabrikam", "fabrikam.ostiary.test")
+	svc := authn.New(db)
+	ctx := context.Background()
+	const client = "0f6c2a8e-5b1d-4e3f-8a7c-9d2e1b4f6a50"
+	issue := func() *authn.IssuedDeviceCode {
+		t.Helper()
+		dc, err := svc.IssueDeviceCode(ctx, authn.DeviceCodeRequest{ClientAppID: client, Scope: "User.Read", Confidential: true}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dc
+	}
+	dc := issue()
+	if tid, ok := authn.DeviceCodeTenant(dc.DeviceCode); !ok || tid != "" {
+		t.Fatalf("deferred code's tenant: %q %v", tid, ok)
+	}
+	got, err := svc.LookupUserCode(ctx, dc.UserCode, now)
+	if err != nil || !got.Deferred || got.TenantID != "" || !got.Confidential {
+		t.Fatalf("lookup: %+v %v", got, err)
+	}
+	if owner, err := svc.DeviceCodeOwner(ctx, dc.DeviceCode); err != nil || owner != "" {
+		t.Fatalf("owner before the answer: %q %v", owner, err)
+	}
+	if _, p, err := svc.PollDeviceCode(ctx, "", dc.DeviceCode, client, now); err != nil || p != authn.PollPending {
+		t.Fatalf("unauthenticated poll: %v %v", p, err)
+	}
+	appr := authn.DeviceApproval{UserCode: dc.UserCode, TenantID: tenantID, UserID: "u1", AuthTime: now, AMR: []string{"pwd"}}
+	if err := svc.ApproveDeviceCode(ctx, appr, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if owner, err := svc.DeviceCodeOwner(ctx, dc.DeviceCode); err != nil || owner != tenantID {
+		t.Fatalf("owner after the answer: %q %v", owner, err)
+	}
+	// A poll that authenticated no client in the chosen tenant does not
+	// redeem it; one in another tenant is refused.
+	if _, p, err := svc.PollDeviceCode(ctx, "", dc.DeviceCode, client, now.Add(2*time.Minute)); err != nil || p != authn.PollPending {
+		t.Fatalf("unauthenticated poll after approval: %v %v", p, err)
+	}
+	_, _, err = svc.PollDeviceCode(ctx, otherTenantID, dc.DeviceCode, client, now.Add(2*time.Minute))
+	wantCode(t, err, "AADSTS700005")
+	got, p, err := svc.PollDeviceCode(ctx, tenantID, dc.DeviceCode, client, now.Add(2*time.Minute))
+	if err != nil || p != authn.PollApproved || got.TenantID != tenantID || got.UserID != "u1" || !got.Deferred {
+		t.Fatalf("approved poll: %+v %v %v", got, p, err)
+	}
+	_, _, err = svc.PollDeviceCode(ctx, tenantID, dc.DeviceCode, client, now.Add(3*time.Minute))
+	wantCode(t, err, "AADSTS90120")
+
+	// Once a tenant's user answered, another tenant's cannot.
+	d2 := issue()
+	if err := svc.DeclineDeviceCode(ctx, d2.UserCode, otherTenantID, 0, now); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, svc.ApproveDeviceCode(ctx, authn.DeviceApproval{UserCode: d2.UserCode, TenantID: tenantID, UserID: "u1"}, now), "AADSTS70018")
+	if got, p, err := svc.PollDeviceCode(ctx, otherTenantID, d2.DeviceCode, client, now); err != nil || p != authn.PollDeclined || got.TenantID != otherTenantID {
+		t.Fatalf("declined poll: %+v %v %v", got, p, err)
+	}
+	// An answer needs a tenant.
+	d3 := issue()
+	wantCode(t, svc.ApproveDeviceCode(ctx, authn.DeviceApproval{UserCode: d3.UserCode, UserID: "u1"}, now), "AADSTS70018")
+}

@@ -21,9 +21,12 @@ const maxLogoutCandidates = 50
 // clientID (an appId) registered in tenantID: the only places the sign-out
 // page may send a browser (TOKENS.md §8). The URI must belong to the app
 // signing out, as in Entra; accepting any app's URI would let whoever can
-// register an app turn the sign-out page into an open redirect. The request is unauthenticated, so the lookup is
-// one indexed-by-tenant query with a bounded answer, never a scan of every
-// application.
+// register an app turn the sign-out page into an open redirect. The
+// request is unauthenticated, so the lookup is one indexed-by-tenant query
+// with a bounded answer, never a scan of every application. A
+// multi-tenant application used in tenantID is registered in its home
+// tenant: it is found through its service principal here (two reads by
+// key).
 func (s *Service) IsRegisteredLogoutURI(ctx context.Context, tenantID, clientID, uri string) (bool, error) {
 	if uri == "" || !iam.IsGUID(clientID) {
 		return false, nil
@@ -56,6 +59,14 @@ func (s *Service) IsRegisteredLogoutURI(ctx context.Context, tenantID, clientID,
 				return nil
 			}
 		}
+		if len(p.Items) > 0 {
+			return nil
+		}
+		c, _, err := loadClient(r, tenantID, strings.ToLower(clientID))
+		if err != nil || c == nil || c.HomeTenantID == tenantID {
+			return err
+		}
+		found = appHasURI(&c.Application, uri)
 		return nil
 	})
 	return found, err

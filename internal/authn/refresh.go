@@ -29,6 +29,13 @@ import (
 // with sessions and codes (newBearerValue).
 const refreshPrefix = "0."
 
+// SPARefreshTokenLifetime is the fixed lifetime of a family begun by a
+// single-page app (a code issued to a spa redirect URI), as Entra gives
+// it: a browser keeps its tokens where any script of the page can read
+// them, so rotation does not extend it, and the SPA must sign the user in
+// again (AADSTS700084) once it is over.
+const SPARefreshTokenLifetime = 24 * time.Hour
+
 // RefreshToken is a refresh token's stored grant.
 type RefreshToken struct {
 	TenantID    string
@@ -44,7 +51,10 @@ type RefreshToken struct {
 	// credential (secret or certificate) when the family began: every
 	// refresh must then authenticate the client too.
 	Confidential bool
-	hash         string
+	// SPA marks a family begun by a single-page app: it ends
+	// SPARefreshTokenLifetime after it began, whatever its rotations.
+	SPA  bool
+	hash string
 }
 
 type refreshDoc struct {
@@ -66,6 +76,19 @@ type familyDoc struct {
 	Revoked       bool      `json:"revoked"`
 	RevokedReason string    `json:"revokedReason,omitempty"`
 	Created       time.Time `json:"createdDateTime"`
+	// FixedExpires ends a single-page app's family, rotations or not; zero
+	// for other families, whose tokens slide.
+	FixedExpires time.Time `json:"fixedExpiresDateTime,omitzero"`
+}
+
+// expiry is when a token of the family issued at now expires: the sliding
+// lifetime, cut at the family's fixed end if it has one.
+func (f *familyDoc) expiry(now time.Time, lifetime time.Duration) time.Time {
+	exp := now.Add(lifetime).UTC()
+	if !f.FixedExpires.IsZero() && f.FixedExpires.Before(exp) {
+		exp = f.FixedExpires
+	}
+	return exp
 }
 
 // errReuse marks the failure of a reused (rotated) refresh token.
@@ -98,19 +121,23 @@ func (s *Service) IssueRefreshToken(ctx context.Context, rt RefreshToken, now ti
 	if family == "" {
 		family = iam.NewID()
 	}
+	fam := familyDoc{UserID: rt.UserID, ClientID: rt.ClientAppID, Current: hash, Created: now.UTC()}
+	if rt.SPA {
+		fam.FixedExpires = now.Add(SPARefreshTokenLifetime).UTC()
+	}
 	err = s.st.Write(ctx, func(w store.Writer) error {
-		fd, _ := json.Marshal(familyDoc{UserID: rt.UserID, ClientID: rt.ClientAppID, Current: hash, Created: now.UTC()})
+		fd, _ := json.Marshal(fam)
 		if err := w.Insert(store.Object{TenantID: rt.TenantID, Kind: iam.KindRefreshTokenFamily, ID: family, CreatedAt: now, Data: fd}); err != nil {
 			return err
 		}
 		return s.insertRefresh(w, rt.TenantID, hash, refreshDoc{FamilyID: family, UserID: rt.UserID, ClientID: rt.ClientAppID,
-			Scopes: rt.Scopes, IssuedAt: now.UTC(), Confidential: rt.Confidential}, now)
+			Scopes: rt.Scopes, IssuedAt: now.UTC(), Confidential: rt.Confidential, ExpiresAt: fam.expiry(now, s.cfg.RefreshTokenLifetime)}, now)
 	})
 	return raw, err
 }
 
+// insertRefresh stores a token whose document d carries its expiry.
 func (s *Service) insertRefresh(w store.Writer, tenantID, hash string, d refreshDoc, now time.Time) error {
-	d.ExpiresAt = now.Add(s.cfg.RefreshTokenLifetime).UTC()
 	if d.Scopes == nil {
 		d.Scopes = []string{}
 	}
@@ -163,7 +190,7 @@ func (s *Service) CheckRefreshToken(ctx context.Context, tenantID, clientAppID, 
 		return nil, err
 	}
 	rt := &RefreshToken{TenantID: tid, FamilyID: d.FamilyID, UserID: d.UserID, ClientAppID: d.ClientID,
-		Scopes: d.Scopes, IssuedAt: d.IssuedAt, Confidential: d.Confidential, hash: hash}
+		Scopes: d.Scopes, IssuedAt: d.IssuedAt, Confidential: d.Confidential, SPA: !fam.FixedExpires.IsZero(), hash: hash}
 	switch {
 	case !strings.EqualFold(d.ClientID, clientAppID):
 		return nil, invalidGrant(nil, "The refresh token was issued to a different client ('%s') than the one presenting it.", d.ClientID)
@@ -174,6 +201,9 @@ func (s *Service) CheckRefreshToken(ctx context.Context, tenantID, clientAppID, 
 			return nil, err
 		}
 		return rt, invalidGrant(errReuse, "The refresh token has already been used; every refresh token issued with it has been revoked. Sign in again.")
+	case rt.SPA && !now.Before(fam.FixedExpires):
+		return nil, aadsts(errs.Unauthenticated, 700084, "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of %s, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page. The token was issued on %s.",
+			SPARefreshTokenLifetime, fam.Created.Format(time.RFC3339))
 	case !now.Before(d.ExpiresAt):
 		return nil, aadsts(errs.Unauthenticated, 700082, "The refresh token has expired due to inactivity. The token was issued on %s and was inactive for %s.",
 			d.IssuedAt.Format(time.RFC3339), s.cfg.RefreshTokenLifetime)
@@ -223,7 +253,7 @@ func (s *Service) RotateRefreshToken(ctx context.Context, rt *RefreshToken, scop
 			scopes = d.Scopes
 		}
 		if err := s.insertRefresh(w, rt.TenantID, hash, refreshDoc{FamilyID: rt.FamilyID, UserID: d.UserID, ClientID: d.ClientID,
-			Scopes: scopes, IssuedAt: now.UTC(), Confidential: d.Confidential}, now); err != nil {
+			Scopes: scopes, IssuedAt: now.UTC(), Confidential: d.Confidential, ExpiresAt: fam.expiry(now, s.cfg.RefreshTokenLifetime)}, now); err != nil {
 			return err
 		}
 		fam.Current = hash

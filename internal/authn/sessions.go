@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,10 +71,20 @@ type SignInSession struct {
 	AuthTime time.Time
 	// AMR are the methods used ("pwd").
 	AMR []string
-	// SessionState is the public session_state of authorize responses.
+	// SessionState is the public session_state of authorize responses and
+	// the sid of the ID tokens and front-channel logout requests.
 	SessionState string
 	ExpiresAt    time.Time
+	// Apps are the appIds of the applications the session signed in to,
+	// oldest first, for front-channel logout.
+	Apps []string
+	// hash is the session's object id (RecordSessionApp).
+	hash string
 }
+
+// maxSessionApps bounds the applications a session remembers; the oldest
+// is forgotten first (it then gets no front-channel logout call).
+const maxSessionApps = 32
 
 type sessionDoc struct {
 	UserID       string    `json:"userId"`
@@ -81,6 +92,7 @@ type sessionDoc struct {
 	AMR          []string  `json:"amr"`
 	SessionState string    `json:"sessionState"`
 	ExpiresAt    time.Time `json:"expiresDateTime"`
+	Apps         []string  `json:"apps,omitempty"`
 }
 
 // CreateSignInSession stores a session for a user who just signed in,
@@ -91,7 +103,7 @@ func (s *Service) CreateSignInSession(ctx context.Context, tenantID, userID stri
 		return "", nil, err
 	}
 	ss := &SignInSession{TenantID: tenantID, UserID: userID, AuthTime: now.UTC(), AMR: amr, SessionState: iam.NewID(),
-		ExpiresAt: now.Add(lifetime).UTC()}
+		ExpiresAt: now.Add(lifetime).UTC(), hash: hash}
 	data, err := json.Marshal(sessionDoc{UserID: userID, AuthTime: ss.AuthTime, AMR: amr, SessionState: ss.SessionState, ExpiresAt: ss.ExpiresAt})
 	if err != nil {
 		return "", nil, errs.Wrap(errs.Internal, err, "authn: encode session")
@@ -138,7 +150,47 @@ func (s *Service) SignInSessionFromCookie(ctx context.Context, raw string, now t
 		}
 		return nil, nil, err
 	}
-	return &SignInSession{TenantID: tid, UserID: d.UserID, AuthTime: d.AuthTime, AMR: d.AMR, SessionState: d.SessionState, ExpiresAt: d.ExpiresAt}, u, nil
+	return &SignInSession{TenantID: tid, UserID: d.UserID, AuthTime: d.AuthTime, AMR: d.AMR, SessionState: d.SessionState,
+		ExpiresAt: d.ExpiresAt, Apps: d.Apps, hash: bearerHash(raw)}, u, nil
+}
+
+// RecordSessionApp remembers that the session ss (as CreateSignInSession
+// or SignInSessionFromCookie returned it) signed in to the application
+// appID, so sign-out can call the app's front-channel logout URL. A
+// session that ended meanwhile is left alone.
+func (s *Service) RecordSessionApp(ctx context.Context, ss *SignInSession, appID string) error {
+	appID = strings.ToLower(appID)
+	if ss == nil || ss.hash == "" || slices.Contains(ss.Apps, appID) {
+		return nil
+	}
+	err := s.st.Write(ctx, func(w store.Writer) error {
+		o, err := w.Get(ss.TenantID, iam.KindSignInSession, ss.hash)
+		if err != nil {
+			return err
+		}
+		var d sessionDoc
+		if err := json.Unmarshal(o.Data, &d); err != nil {
+			return errs.Wrap(errs.Internal, err, "authn: unreadable session")
+		}
+		if slices.Contains(d.Apps, appID) {
+			return nil
+		}
+		d.Apps = append(d.Apps, appID)
+		if len(d.Apps) > maxSessionApps {
+			d.Apps = d.Apps[len(d.Apps)-maxSessionApps:]
+		}
+		if o.Data, err = json.Marshal(d); err != nil {
+			return errs.Wrap(errs.Internal, err, "authn: encode session")
+		}
+		return w.Update(o)
+	})
+	if errs.Is(err, errs.NotFound) {
+		return nil
+	}
+	if err == nil {
+		ss.Apps = append(ss.Apps, appID)
+	}
+	return err
 }
 
 // EndSignInSession deletes the session a cookie value names, if any.

@@ -44,8 +44,9 @@ func (g authorizationCodeGrant) exchange(ctx context.Context, req *tokenRequest)
 	}
 	req.log.tenantID, req.log.appID, req.log.interactive = tenantID, strings.ToLower(req.client.id), true
 	// The client authenticates first (the shared user-flow client check:
-	// secret or, once added, assertion; public clients with none).
-	client, auth, err := h.userClient(ctx, req, tenantID)
+	// secret or assertion; public clients, and single-page apps for codes
+	// issued to their spa redirect URIs, with none).
+	client, auth, spaOnly, err := h.spaClient(ctx, req, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +57,8 @@ func (g authorizationCodeGrant) exchange(ctx context.Context, req *tokenRequest)
 	}
 	req.log.userID = code.UserID
 	switch {
+	case spaOnly && !code.SPA:
+		return nil, credentialRequired()
 	case !strings.EqualFold(code.ClientAppID, client.Application.AppID):
 		return nil, aadsts(codeInvalidGrant, "The code was issued to a different client than the one redeeming it.")
 	case code.RedirectURI != redirectURI:
@@ -99,8 +102,12 @@ func (g authorizationCodeGrant) exchange(ctx context.Context, req *tokenRequest)
 	} else {
 		req.form.Del("nonce")
 	}
-	return h.issueUserTokens(ctx, req, &userTokens{tenantID: tenantID, client: client, clientAuth: auth, user: u.User,
-		wids: u.Wids, scope: scope, familyID: code.FamilyID})
+	ut := &userTokens{tenantID: tenantID, client: client, clientAuth: auth, user: u.User,
+		wids: u.Wids, scope: scope, familyID: code.FamilyID, spa: code.SPA, sessionID: code.SessionID}
+	if code.AuthTimeClaim {
+		ut.authTime = code.AuthTime
+	}
+	return h.issueUserTokens(ctx, req, ut)
 }
 
 // CheckUserScopes reports whether scope (an authorize request's) is well

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ostiary/ostiary/internal/authn"
+	"github.com/ostiary/ostiary/internal/iam"
 	"github.com/ostiary/ostiary/internal/tokens"
 )
 
@@ -16,6 +17,7 @@ import (
 type DeviceCodes interface {
 	IssueDeviceCode(ctx context.Context, req authn.DeviceCodeRequest, now time.Time) (*authn.IssuedDeviceCode, error)
 	PollDeviceCode(ctx context.Context, tenantID, raw, clientAppID string, now time.Time) (*authn.DeviceCode, authn.DevicePoll, error)
+	DeviceCodeOwner(ctx context.Context, raw string) (string, error)
 }
 
 // The device code grant's names. MSAL Go and Python send the short
@@ -63,9 +65,16 @@ type deviceCodeResponse struct {
 // scope): the client authenticates as in the other user grants (a public
 // client with nothing, a confidential one with its secret or assertion)
 // and the scope is parsed as theirs are. Consent is checked when the user
-// approves and again when the code is redeemed. Device codes need a
-// tenant: /common and /organizations are not served (the user code page
-// would have to pick the tenant from the user).
+// approves and again when the code is redeemed.
+//
+// On /common and /organizations the tenant is decided by the user's
+// sign-in on the device login page, as in Entra, so the code is deferred
+// (authn): Ostiary has no directory of applications across tenants, so
+// the client cannot be found, let alone authenticated, before the user
+// has chosen a tenant. It is then, at every poll, before anything is
+// issued: the credential a confidential client sends here is checked at
+// the polls, the only step that yields tokens, and the code remembers
+// that one was sent, so a poll without it is refused.
 func (h *Handler) deviceAuthorization(w http.ResponseWriter, r *http.Request) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
 		return missingParameter("client_id")
@@ -78,29 +87,36 @@ func (h *Handler) deviceAuthorization(w http.ResponseWriter, r *http.Request) er
 		return aadsts(codeResourceParameter, "The 'resource' request parameter is not supported.")
 	}
 	segment := r.PathValue("tenant")
-	if tenantAlias(segment) != notAlias {
-		return aadsts(codeNotOnCommon, "The device code flow is not supported over the /%s endpoint by this server. Please use the tenant-specific endpoint.", strings.ToLower(segment))
-	}
-	ctx := r.Context()
-	tenant, err := h.deps.Tenants.ResolveTenant(ctx, segment)
-	if err != nil {
-		return err
-	}
 	client, err := readClientCredential(r, form)
 	if err != nil {
 		return err
 	}
+	ctx := r.Context()
 	req := &tokenRequest{segment: segment, form: form, client: client, now: h.now(), ip: remoteIP(r)}
-	c, auth, err := h.userClient(ctx, req, tenant.ID)
-	if err != nil {
+	var issue authn.DeviceCodeRequest
+	switch tenantAlias(segment) {
+	case aliasConsumers:
+		return aadsts(codeNotOnCommon, "The device code flow is not supported over the /consumers endpoint: personal Microsoft accounts cannot sign in here. Please use the /organizations or tenant-specific endpoint.")
+	case aliasCommon, aliasOrganizations:
+		if issue, err = deferredDeviceClient(req); err != nil {
+			return err
+		}
+	default:
+		tenant, err := h.deps.Tenants.ResolveTenant(ctx, segment)
+		if err != nil {
+			return err
+		}
+		c, auth, err := h.userClient(ctx, req, tenant.ID)
+		if err != nil {
+			return err
+		}
+		issue = authn.DeviceCodeRequest{TenantID: tenant.ID, ClientAppID: c.Application.AppID, Confidential: auth != tokens.ClientAuthNone}
+	}
+	issue.Scope = strings.Join(strings.Fields(form.Get("scope")), " ")
+	if _, err := parseUserScope(issue.Scope); err != nil {
 		return err
 	}
-	scope := strings.Join(strings.Fields(form.Get("scope")), " ")
-	if _, err := parseUserScope(scope); err != nil {
-		return err
-	}
-	dc, err := h.deps.DeviceCodes.IssueDeviceCode(ctx, authn.DeviceCodeRequest{TenantID: tenant.ID, ClientAppID: c.Application.AppID, Scope: scope,
-		Confidential: auth != tokens.ClientAuthNone}, req.now)
+	dc, err := h.deps.DeviceCodes.IssueDeviceCode(ctx, issue, req.now)
 	if err != nil {
 		return err
 	}
@@ -116,6 +132,23 @@ func (h *Handler) deviceAuthorization(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
+// deferredDeviceClient is the client of a device authorization on /common
+// or /organizations: a client id shaped like an appId, and whether it sent
+// a credential (checked at the polls, in the tenant the user chooses).
+func deferredDeviceClient(req *tokenRequest) (authn.DeviceCodeRequest, error) {
+	if req.client.id == "" {
+		return authn.DeviceCodeRequest{}, missingParameter("client_id")
+	}
+	appID, ok := iam.NormalizeGUID(req.client.id)
+	if !ok {
+		return authn.DeviceCodeRequest{}, aadsts(700016, "Application with identifier '%s' was not found in the directory. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", req.client.id)
+	}
+	if req.client.hasSecret && (req.client.assertion != "" || req.form.Has("client_assertion_type")) {
+		return authn.DeviceCodeRequest{}, aadsts(codeInvalidRequest, "The request used more than one client authentication method. Send either 'client_secret' or 'client_assertion', not both.")
+	}
+	return authn.DeviceCodeRequest{ClientAppID: appID, Confidential: req.hasClientCredential()}, nil
+}
+
 // deviceCodeGrant is grant_type=urn:ietf:params:oauth:grant-type:device_code
 // (or device_code): the client polls with its device code until the user
 // has answered on the device login page (TOKENS.md §4.2). Waiting polls
@@ -129,10 +162,78 @@ func (g deviceCodeGrant) exchange(ctx context.Context, req *tokenRequest) (*toke
 	if raw == "" {
 		return nil, missingParameter("device_code")
 	}
-	segTenant, tenantID, err := h.credentialTenant(ctx, req.segment, raw, authn.DeviceCodeTenant, aadsts(70018, "The provided value for the input parameter 'device_code' is not valid."))
+	if tid, ok := authn.DeviceCodeTenant(raw); ok && tid == "" {
+		return g.deferred(ctx, req, raw)
+	}
+	segTenant, tenantID, err := h.credentialTenant(ctx, req.segment, raw, authn.DeviceCodeTenant, badDeviceCode())
 	if err != nil {
 		return nil, err
 	}
+	return g.redeem(ctx, req, raw, segTenant, tenantID)
+}
+
+func badDeviceCode() error {
+	return aadsts(70018, "The provided value for the input parameter 'device_code' is not valid.")
+}
+
+// deferred polls a code asked for on /common or /organizations. Until its
+// user has chosen a tenant there is none to authenticate the client in, so
+// the poll can only say pending, slow_down or expired (the 256-bit device
+// code and the client id are checked); afterwards it is a poll in the
+// chosen tenant, which a tenant-specific URL must name.
+func (g deviceCodeGrant) deferred(ctx context.Context, req *tokenRequest, raw string) (*tokenResponse, error) {
+	h := g.h
+	segTenant := ""
+	switch tenantAlias(req.segment) {
+	case aliasConsumers:
+		return nil, aadsts(codeNotOnCommon, "The grant type is not supported over the /consumers endpoint. Please use the /organizations or tenant-specific endpoint.")
+	case notAlias:
+		t, err := h.deps.Tenants.ResolveTenant(ctx, req.segment)
+		if err != nil {
+			return nil, err
+		}
+		segTenant = t.ID
+	}
+	owner, err := h.deps.DeviceCodes.DeviceCodeOwner(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if owner != "" {
+		if segTenant != "" && segTenant != owner {
+			return nil, aadsts(700005, "Provided device code is intended to use against other tenant, thus rejected.")
+		}
+		return g.redeem(ctx, req, raw, owner, owner)
+	}
+	if req.client.id == "" {
+		return nil, missingParameter("client_id")
+	}
+	_, poll, err := h.deps.DeviceCodes.PollDeviceCode(ctx, "", raw, strings.ToLower(req.client.id), req.now)
+	if err != nil {
+		return nil, err
+	}
+	if poll == authn.PollExpired {
+		return nil, expiredDeviceCode()
+	}
+	return nil, waitingPoll(poll)
+}
+
+// waitingPoll is the answer to a poll of a code its user has not answered.
+func waitingPoll(poll authn.DevicePoll) error {
+	if poll == authn.PollSlowDown {
+		return &oauthError{code: codeAuthorizationPending, oauth: "slow_down",
+			message: "The client is polling too often. Poll at most once every 5 seconds."}
+	}
+	return aadsts(codeAuthorizationPending, "The user has not yet completed authentication. Poll again after the interval.")
+}
+
+func expiredDeviceCode() error {
+	return aadsts(codeDeviceCodeExpired, "Verification code expired. The device code has expired; start the sign-in on the device again.")
+}
+
+// redeem is a poll whose tenant is known: the client is authenticated in
+// it, and an approved code is redeemed for tokens.
+func (g deviceCodeGrant) redeem(ctx context.Context, req *tokenRequest, raw, segTenant, tenantID string) (*tokenResponse, error) {
+	h := g.h
 	req.log.tenantID, req.log.appID, req.log.interactive = tenantID, strings.ToLower(req.client.id), true
 	client, auth, err := h.userClient(ctx, req, tenantID)
 	if err != nil {
@@ -149,15 +250,11 @@ func (g deviceCodeGrant) exchange(ctx context.Context, req *tokenRequest) (*toke
 		return nil, aadsts(codeCredentialRequired, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 	}
 	switch poll {
-	case authn.PollPending:
+	case authn.PollPending, authn.PollSlowDown:
 		req.log.tenantID = "" // not logged
-		return nil, aadsts(codeAuthorizationPending, "The user has not yet completed authentication. Poll again after the interval.")
-	case authn.PollSlowDown:
-		req.log.tenantID = ""
-		return nil, &oauthError{code: codeAuthorizationPending, oauth: "slow_down",
-			message: "The client is polling too often. Poll at most once every 5 seconds."}
+		return nil, waitingPoll(poll)
 	case authn.PollExpired:
-		return nil, aadsts(codeDeviceCodeExpired, "Verification code expired. The device code has expired; start the sign-in on the device again.")
+		return nil, expiredDeviceCode()
 	case authn.PollDeclined:
 		req.log.userID = dc.UserID
 		if dc.DeclineCode == codeConsentRequired {

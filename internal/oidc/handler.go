@@ -163,6 +163,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /common/discovery/instance", h.handle(h.instanceDiscovery))
 	mux.Handle("GET /{tenant}/UserRealm/{username}", h.handle(h.userRealm))
 	mux.Handle("POST /{tenant}/oauth2/v2.0/token", h.handle(h.token))
+	mux.Handle("OPTIONS /{tenant}/oauth2/v2.0/token", h.handle(h.tokenPreflight))
 	mux.Handle("GET /{tenant}/oauth2/v2.0/token", h.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return aadsts(codeWrongVerb, "The endpoint only accepts POST, OPTIONS requests. Received a GET request.")
 	}))

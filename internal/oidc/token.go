@@ -35,6 +35,8 @@ type tokenRequest struct {
 	// log collects what the grant learned about the sign-in as it went,
 	// so a failure half-way is still logged with what was known.
 	log signInInfo
+	// app is the client's application once known (noteClient), for CORS.
+	app *iam.Application
 }
 
 // signInInfo is what a grant learned about a sign-in, for its log record.
@@ -94,6 +96,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 	req := &tokenRequest{segment: r.PathValue("tenant"), form: form, client: client, now: h.now(), ip: remoteIP(r)}
 	resp, err := g.exchange(r.Context(), req)
 	h.logSignIn(r, req, err)
+	allowSPAOrigin(w, r, req.app)
 	if err != nil {
 		return err
 	}

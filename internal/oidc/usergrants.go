@@ -74,6 +74,33 @@ func (h *Handler) userClient(ctx context.Context, req *tokenRequest, tenantID st
 	return c, tokens.ClientAuthNone, nil
 }
 
+// spaClient is userClient for the grants that redeem what a single-page
+// app holds: an authorization code issued to a spa redirect URI and the
+// refresh tokens of its family. A browser app has no credential, and its
+// application need not allow public client flows (a spa redirect URI is
+// what makes it a public client for those), so a client that sends no
+// credential and is not public is accepted here when it registered spa
+// redirect URIs; spaOnly then tells the grant to insist that the code or
+// token is one issued to the spa platform (AADSTS7000218 otherwise).
+func (h *Handler) spaClient(ctx context.Context, req *tokenRequest, tenantID string) (c *authn.Client, auth tokens.ClientAuth, spaOnly bool, err error) {
+	if req.client.id == "" || req.hasClientCredential() {
+		c, auth, err = h.userClient(ctx, req, tenantID)
+		return c, auth, false, err
+	}
+	c, public, err := h.deps.Users.LookupClient(ctx, tenantID, req.client.id)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if !public && (c.Application.Spa == nil || len(c.Application.Spa.RedirectURIs) == 0) {
+		return nil, 0, false, credentialRequired()
+	}
+	return c, tokens.ClientAuthNone, !public, nil
+}
+
+func credentialRequired() error {
+	return aadsts(codeCredentialRequired, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+}
+
 // userTokens is what a user grant resolved, ready for issuance.
 type userTokens struct {
 	tenantID   string
@@ -87,6 +114,13 @@ type userTokens struct {
 	// familyID names a new refresh token family (the authorization code
 	// grant's, so a reused code can revoke it); "" for a new id.
 	familyID string
+	// spa marks a sign-in through a spa redirect URI: a new refresh token
+	// family gets the fixed SPA lifetime.
+	spa bool
+	// authTime, when set, is the ID token's auth_time (max_age was sent).
+	authTime time.Time
+	// sessionID is the ID token's sid: the browser session signed in.
+	sessionID string
 }
 
 // issueUserTokens checks consent for the requested scopes and issues the
@@ -116,7 +150,7 @@ func (h *Handler) issueUserTokens(ctx context.Context, req *tokenRequest, ut *us
 	resp := &tokenResponse{TokenType: "Bearer", Scope: strings.Join(echo, " "), ExpiresIn: at.ExpiresIn, ExtExpiresIn: at.ExpiresIn, AccessToken: at.Raw}
 	if ut.scope.oidc["openid"] {
 		id, err := h.deps.UserTokens.IssueIDToken(tokens.IDTokenRequest{TenantID: ut.tenantID, ClientAppID: ut.client.Application.AppID,
-			User: info, Email: ut.scope.oidc["email"], Nonce: req.form.Get("nonce"), Now: req.now})
+			User: info, Email: ut.scope.oidc["email"], Nonce: req.form.Get("nonce"), AuthTime: ut.authTime, SessionID: ut.sessionID, Now: req.now})
 		if err != nil {
 			return nil, err
 		}
@@ -139,7 +173,7 @@ func (h *Handler) issueUserTokens(ctx context.Context, req *tokenRequest, ut *us
 	case ut.scope.oidc["offline_access"]:
 		if resp.RefreshToken, err = h.deps.Users.IssueRefreshToken(ctx, authn.RefreshToken{TenantID: ut.tenantID,
 			UserID: ut.user.ID, ClientAppID: ut.client.Application.AppID, Scopes: ut.scope.requested(), FamilyID: ut.familyID,
-			Confidential: ut.clientAuth != tokens.ClientAuthNone}, req.now); err != nil {
+			Confidential: ut.clientAuth != tokens.ClientAuthNone, SPA: ut.spa}, req.now); err != nil {
 			return nil, err
 		}
 	}
@@ -169,6 +203,7 @@ func (req *tokenRequest) noteUser(u *iam.User) {
 
 func (req *tokenRequest) noteClient(c *authn.Client) {
 	req.log.appID, req.log.appName = c.Application.AppID, deref(c.Application.DisplayName)
+	req.app = &c.Application
 }
 
 // passwordGrant is grant_type=password (ROPC): the client sends the user's
@@ -232,7 +267,7 @@ func (g refreshTokenGrant) exchange(ctx context.Context, req *tokenRequest) (*to
 		return nil, err
 	}
 	req.log.tenantID, req.log.appID = tenantID, strings.ToLower(req.client.id)
-	client, auth, err := h.userClient(ctx, req, tenantID)
+	client, auth, spaOnly, err := h.spaClient(ctx, req, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -247,6 +282,9 @@ func (g refreshTokenGrant) exchange(ctx context.Context, req *tokenRequest) (*to
 	}
 	if err != nil {
 		return nil, err
+	}
+	if spaOnly && !rt.SPA {
+		return nil, credentialRequired()
 	}
 	if rt.Confidential && auth == tokens.ClientAuthNone {
 		// Issued to the client proving itself with a credential: without

@@ -79,12 +79,17 @@ func (h *Handler) adminConsentEndpoint(w http.ResponseWriter, r *http.Request) {
 		h.pageError(w, r, err)
 		return
 	}
-	ss, user, _ := h.session(r)
-	if ss != nil && ar.tenantID != "" && ss.TenantID != ar.tenantID {
-		ss, user = nil, nil
+	// The tenant and session are settled as on the authorize endpoint
+	// (tenant.go): on /common a session answers only where the app is one
+	// of its tenant's.
+	ss, user := h.requestSession(r, ar, loginPost, consentPost)
+	keep, err := h.settleTenant(ctx, ar, ss, loginPost)
+	if err != nil {
+		h.pageError(w, r, err)
+		return
 	}
-	if ar.tenantID == "" && ss != nil {
-		ar.tenantID = ss.TenantID
+	if !keep {
+		ss, user = nil, nil
 	}
 	if ar.tenantID == "" && loginPost {
 		// /common or /organizations: the administrator's tenant is the
@@ -101,15 +106,15 @@ func (h *Handler) adminConsentEndpoint(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ar.tenantID = t.ID
-	}
-	if ar.tenantID != "" {
 		if err := h.checkClient(ctx, ar); err != nil {
 			h.pageError(w, r, err)
 			return
 		}
-	} else if err := requireClientParams(form); err != nil {
-		h.pageError(w, r, err)
-		return
+	} else if ar.client == nil {
+		if err := requireClientParams(form); err != nil {
+			h.pageError(w, r, err)
+			return
+		}
 	}
 	switch {
 	case loginPost:

@@ -103,24 +103,23 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.showError(w, http.StatusForbidden, "Sign-in failed", "", "This sign-in page expired or did not come from this site. Go back to the application and sign in again.", "")
 		return
 	}
-	if err := h.resolveTenant(r.Context(), ar); err != nil {
+	ctx := r.Context()
+	if err := h.resolveTenant(ctx, ar); err != nil {
 		h.pageError(w, r, err)
 		return
 	}
-	ss, user, _ := h.session(r)
-	if ss != nil && ar.tenantID != "" && ss.TenantID != ar.tenantID {
-		ss, user = nil, nil // a session in another tenant does not count here
-	}
+	ss, user := h.requestSession(r, ar, loginPost, consentPost)
 	// The client and its redirect URI come first: until they are checked,
 	// nothing may be sent to the redirect URI.
-	if ar.tenantID == "" && ss != nil {
-		ar.tenantID = ss.TenantID
+	keep, err := h.settleTenant(ctx, ar, ss, loginPost)
+	if err != nil {
+		h.pageError(w, r, err)
+		return
 	}
-	if ar.tenantID != "" {
-		if err := h.checkClient(r.Context(), ar); err != nil {
-			h.pageError(w, r, err)
-			return
-		}
+	if !keep {
+		ss, user = nil, nil
+	}
+	if ar.client != nil {
 		if err := h.checkProtocol(ar); err != nil {
 			h.redirectError(w, r, ar, err)
 			return
@@ -130,15 +129,15 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if loginPost {
-		ss, user = h.login(w, r, ar)
-		if ss == nil {
+	switch {
+	case loginPost:
+		if ss, user = h.login(w, r, ar); ss == nil {
 			return // the page was rendered again with the error
 		}
-	} else if consentPost {
+	case consentPost:
 		h.answerConsent(w, r, ar, ss, user)
 		return
-	} else {
+	default:
 		prompt := form.Get("prompt")
 		switch prompt {
 		case "", "none", "login", "consent", "select_account", "admin_consent":
@@ -147,12 +146,6 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 				h.redirectError(w, r, ar, newAuthzError(90023, "Invalid prompt value '%s'. Supported values are login, none, consent, admin_consent and select_account.", prompt))
 				return
 			}
-		}
-		if prompt == "login" || prompt == "select_account" || prompt == "consent" && h.consent == nil {
-			// select_account has no page of its own yet: it asks for the
-			// password again, as login does. consent shows the consent
-			// page (consent.go) when it is enabled.
-			ss, user = nil, nil
 		}
 		if ss == nil {
 			if prompt == "none" {
@@ -171,7 +164,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 }
 
 // resolveTenant fills ar.tenantID from a tenant segment; aliases leave it
-// empty for the user's tenant to decide.
+// empty for the user's tenant to decide (settleTenant, login).
 func (h *Handler) resolveTenant(ctx context.Context, ar *authzRequest) error {
 	switch strings.ToLower(ar.segment) {
 	case "common", "organizations":
@@ -249,6 +242,9 @@ func (h *Handler) checkProtocol(ar *authzRequest) error {
 	}
 	if strings.TrimSpace(f.Get("scope")) == "" {
 		return newAuthzError(900144, "The request body must contain the following parameter: 'scope'.")
+	}
+	if _, _, err := parseMaxAge(f.Get("max_age")); err != nil {
+		return err
 	}
 	challenge, method := f.Get("code_challenge"), f.Get("code_challenge_method")
 	if challenge == "" && method != "" {
@@ -396,10 +392,15 @@ func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, ar *authzReq
 	}
 	code, err := h.dir.IssueAuthCode(ctx, authn.AuthCode{TenantID: ar.tenantID, ClientAppID: ar.client.Application.AppID,
 		UserID: user.User.ID, RedirectURI: ar.redirectURI, Scope: ar.form.Get("scope"), Nonce: ar.form.Get("nonce"),
-		CodeChallenge: ar.form.Get("code_challenge"), CodeChallengeMethod: method, AuthTime: ss.AuthTime, AMR: ss.AMR}, h.now())
+		CodeChallenge: ar.form.Get("code_challenge"), CodeChallengeMethod: method, AuthTime: ss.AuthTime, AMR: ss.AMR,
+		AuthTimeClaim: ar.form.Has("max_age"), SessionID: ss.SessionState, SPA: ar.platform == oauth2.PlatformSPA}, h.now())
 	if err != nil {
 		h.redirectError(w, r, ar, fromErr(err))
 		return
+	}
+	// Remembered for front-channel logout; a failure costs only that call.
+	if err := h.dir.RecordSessionApp(ctx, ss, ar.client.Application.AppID); err != nil {
+		h.log.Warn("could not record the application of a sign-in session", "app", ar.client.Application.AppID, "err", err)
 	}
 	out := url.Values{"code": {code}}
 	if ar.form.Has("state") {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ostiary/ostiary/internal/authn"
 	"github.com/ostiary/ostiary/internal/errs"
+	"github.com/ostiary/ostiary/internal/iam"
 )
 
 // DeviceCodes is what the device login page needs from the device code
@@ -197,33 +198,53 @@ func (d *deviceLogin) showCode(w http.ResponseWriter, r *http.Request, code, err
 }
 
 // proceed goes on after a valid code: to the confirmation with a session
-// in the code's tenant, to the password page otherwise.
+// in the code's tenant, to the password page otherwise. A code asked for
+// on /common or /organizations has no tenant until its user chooses one:
+// the session's tenant counts when the client is an application there.
 func (d *deviceLogin) proceed(w http.ResponseWriter, r *http.Request, dc *authn.DeviceCode, code string) {
-	client, ok := d.client(w, r, dc)
+	ss, user, _ := d.h.session(r)
+	tenantID := dc.TenantID
+	if tenantID == "" && ss != nil {
+		tenantID = ss.TenantID
+	}
+	client, ok := d.clientIn(w, r, dc, tenantID)
 	if !ok {
 		return
 	}
-	ss, user, _ := d.h.session(r)
-	if ss == nil || ss.TenantID != dc.TenantID {
+	if client == nil || ss == nil || ss.TenantID != tenantID {
 		d.showLogin(w, r, client, code, "", "", http.StatusOK)
 		return
 	}
 	d.showConfirm(w, r, client, user, code)
 }
 
-func (d *deviceLogin) client(w http.ResponseWriter, r *http.Request, dc *authn.DeviceCode) (*authn.Client, bool) {
-	c, _, err := d.h.dir.LookupClient(r.Context(), dc.TenantID, dc.ClientAppID)
-	if err != nil {
-		d.h.pageError(w, r, err)
-		return nil, false
+// clientIn finds the code's client in tenantID. For a deferred code it
+// may be no application there (nil, true: the user may sign in with an
+// account of another tenant); otherwise a failure is shown and ok is
+// false.
+func (d *deviceLogin) clientIn(w http.ResponseWriter, r *http.Request, dc *authn.DeviceCode, tenantID string) (*authn.Client, bool) {
+	if tenantID == "" {
+		return nil, true
 	}
-	return c, true
+	c, _, err := d.h.dir.LookupClient(r.Context(), tenantID, dc.ClientAppID)
+	if err == nil {
+		return c, true
+	}
+	if dc.Deferred && dc.TenantID == "" && errs.As(err).Code == "AADSTS700016" {
+		return nil, true
+	}
+	d.h.pageError(w, r, err)
+	return nil, false
 }
 
 func (d *deviceLogin) showLogin(w http.ResponseWriter, r *http.Request, client *authn.Client, code, username, errMsg string, status int) {
-	d.h.render(w, status, "login.html", loginView{Page: newPage("Sign in to your account"), Action: deviceLoginPath,
-		CSRF: d.h.csrfToken(w, r), Username: username, Error: errMsg, AppName: deref(client.Application.DisplayName),
-		Hidden: []field{{"ostiary_step", "login"}, {"user_code", code}}})
+	v := loginView{Page: newPage("Sign in to your account"), Action: deviceLoginPath,
+		CSRF: d.h.csrfToken(w, r), Username: username, Error: errMsg,
+		Hidden: []field{{"ostiary_step", "login"}, {"user_code", code}}}
+	if client != nil {
+		v.AppName = deref(client.Application.DisplayName)
+	}
+	d.h.render(w, status, "login.html", v)
 }
 
 func (d *deviceLogin) showConfirm(w http.ResponseWriter, r *http.Request, client *authn.Client, user *authn.SignedInUser, code string) {
@@ -238,22 +259,44 @@ func appName(c *authn.Client) string {
 	return c.Application.AppID
 }
 
-// login checks the password in the device code's tenant, starts a
-// session and asks for confirmation.
+// login checks the password in the device code's tenant (for a deferred
+// code, the tenant of the user name's domain, where the client must be an
+// application), starts a session and asks for confirmation.
 func (d *deviceLogin) login(w http.ResponseWriter, r *http.Request, dc *authn.DeviceCode, code, username, password string) {
 	h := d.h
 	ctx := r.Context()
-	client, ok := d.client(w, r, dc)
-	if !ok {
-		return
+	tenantID := dc.TenantID
+	var client *authn.Client
+	if tenantID != "" {
+		var ok bool
+		if client, ok = d.clientIn(w, r, dc, tenantID); !ok {
+			return
+		}
 	}
 	if username == "" || password == "" {
 		d.showLogin(w, r, client, code, username, "Enter your user name and password.", http.StatusOK)
 		return
 	}
 	now := h.now()
-	user, err := h.dir.AuthenticatePassword(ctx, dc.TenantID, username, password, remoteIP(r), now)
-	h.logSignIn(r, &authzRequest{tenantID: dc.TenantID, client: client}, user, username, now, err)
+	if tenantID == "" {
+		at := strings.LastIndexByte(username, '@')
+		t, err := h.dir.ResolveTenant(ctx, username[at+1:])
+		if at < 0 || err != nil {
+			// Like an unknown user: say nothing about which domains exist.
+			_, _ = h.dir.AuthenticatePassword(ctx, iam.NewID(), username, password, remoteIP(r), now)
+			d.showLogin(w, r, nil, code, username, msgBadCredentials, http.StatusOK)
+			return
+		}
+		tenantID = t.ID
+		c, _, err := h.dir.LookupClient(ctx, tenantID, dc.ClientAppID)
+		if err != nil {
+			h.pageError(w, r, err)
+			return
+		}
+		client = c
+	}
+	user, err := h.dir.AuthenticatePassword(ctx, tenantID, username, password, remoteIP(r), now)
+	h.logSignIn(r, &authzRequest{tenantID: tenantID, client: client}, user, username, now, err)
 	if err != nil {
 		msg, status := loginMessage(err)
 		if status == http.StatusTooManyRequests {
@@ -267,7 +310,7 @@ func (d *deviceLogin) login(w http.ResponseWriter, r *http.Request, dc *authn.De
 			h.log.Warn("could not end the previous sign-in session", "err", err)
 		}
 	}
-	raw, _, err := h.dir.CreateSignInSession(ctx, dc.TenantID, user.ID, []string{"pwd"}, h.cfg.SessionLifetime, now)
+	raw, _, err := h.dir.CreateSignInSession(ctx, tenantID, user.ID, []string{"pwd"}, h.cfg.SessionLifetime, now)
 	if err != nil {
 		h.pageError(w, r, err)
 		return
@@ -276,18 +319,24 @@ func (d *deviceLogin) login(w http.ResponseWriter, r *http.Request, dc *authn.De
 	d.showConfirm(w, r, client, &authn.SignedInUser{User: *user}, code)
 }
 
-// confirm records the user's answer. Continue checks consent first, as
+// confirm records the user's answer, in the code's tenant: a deferred
+// code is bound here to the tenant of the session that answers it (the
+// client must be an application there). Continue checks consent first, as
 // the authorize endpoint does: without it the device gets the consent
 // error (AADSTS65001) rather than waiting out the code.
 func (d *deviceLogin) confirm(w http.ResponseWriter, r *http.Request, dc *authn.DeviceCode, code, decision string) {
 	h := d.h
 	ctx := r.Context()
-	client, ok := d.client(w, r, dc)
+	ss, user, _ := h.session(r)
+	tenantID := dc.TenantID
+	if tenantID == "" && ss != nil {
+		tenantID = ss.TenantID
+	}
+	client, ok := d.clientIn(w, r, dc, tenantID)
 	if !ok {
 		return
 	}
-	ss, user, _ := h.session(r)
-	if ss == nil || ss.TenantID != dc.TenantID {
+	if client == nil || ss == nil || ss.TenantID != tenantID {
 		d.showLogin(w, r, client, code, "", "", http.StatusOK)
 		return
 	}
@@ -295,7 +344,7 @@ func (d *deviceLogin) confirm(w http.ResponseWriter, r *http.Request, dc *authn.
 	name := appName(client)
 	switch decision {
 	case "cancel":
-		if err := d.codes.DeclineDeviceCode(ctx, code, dc.TenantID, 0, now); err != nil {
+		if err := d.codes.DeclineDeviceCode(ctx, code, tenantID, 0, now); err != nil {
 			h.pageError(w, r, err)
 			return
 		}
@@ -306,17 +355,17 @@ func (d *deviceLogin) confirm(w http.ResponseWriter, r *http.Request, dc *authn.
 		d.showConfirm(w, r, client, user, code)
 		return
 	}
-	if err := h.scopes.CheckUserScopes(ctx, dc.TenantID, client, user.User.ID, dc.Scope); err != nil {
+	if err := h.scopes.CheckUserScopes(ctx, tenantID, client, user.User.ID, dc.Scope); err != nil {
 		ae := fromErr(err)
 		if ae.code != 50000 {
-			if derr := d.codes.DeclineDeviceCode(ctx, code, dc.TenantID, ae.code, now); derr != nil {
+			if derr := d.codes.DeclineDeviceCode(ctx, code, tenantID, ae.code, now); derr != nil {
 				h.log.Warn("device login: could not record the refusal", "err", derr)
 			}
 		}
 		h.pageError(w, r, ae)
 		return
 	}
-	err := d.codes.ApproveDeviceCode(ctx, authn.DeviceApproval{UserCode: code, TenantID: dc.TenantID, UserID: user.User.ID,
+	err := d.codes.ApproveDeviceCode(ctx, authn.DeviceApproval{UserCode: code, TenantID: tenantID, UserID: user.User.ID,
 		AuthTime: ss.AuthTime, AMR: ss.AMR}, now)
 	if err != nil {
 		h.pageError(w, r, err)

@@ -69,35 +69,67 @@ type signOutView struct {
 	Hidden   []field
 }
 
-// signedOutView says the user is signed out.
+// signedOutView says the user is signed out, lists the applications the
+// session had signed in to, frames their front-channel logout URLs and
+// offers the post-logout redirect (Continue) when there is one.
 type signedOutView struct {
 	Page
+	Apps     []string
+	Frames   []string
+	Continue string
+}
+
+// cspSources are the origins a page may send forms to and frame, besides
+// this host (forms) and nothing (frames).
+type cspSources struct {
+	forms, frames []string
 }
 
 // csp is the Content-Security-Policy of every page: nothing but this
-// host's stylesheet, forms only to this host and the given origins.
-func csp(formOrigins ...string) string {
-	fa := "'self'"
-	seen := map[string]bool{}
-	for _, o := range formOrigins {
-		if o = oauth2.Origin(o); o != "" && !seen[o] {
-			seen[o] = true
-			fa += " " + o
+// host's stylesheet, forms only to this host and the given origins, frames
+// only from the given origins (none on almost every page).
+func csp(src cspSources) string {
+	p := "default-src 'none'; style-src 'self'; img-src 'self'; form-action " + originList("'self'", src.forms)
+	if len(src.frames) > 0 {
+		if fs := originList("", src.frames); fs != "" {
+			p += "; frame-src " + fs
 		}
 	}
-	return "default-src 'none'; style-src 'self'; img-src 'self'; form-action " + fa + "; frame-ancestors 'none'; base-uri 'none'"
+	return p + "; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// originList joins first and the origins of uris, each once, with spaces.
+func originList(first string, uris []string) string {
+	out := first
+	seen := map[string]bool{}
+	for _, o := range uris {
+		if o = oauth2.Origin(o); o != "" && !seen[o] {
+			seen[o] = true
+			if out != "" {
+				out += " "
+			}
+			out += o
+		}
+	}
+	return out
 }
 
 // render executes a page into a buffer and writes it with the page headers.
 func (h *Handler) render(w http.ResponseWriter, status int, name string, view any, formOrigins ...string) {
+	h.renderPolicy(w, status, name, view, cspSources{forms: formOrigins})
+}
+
+// renderPolicy is render with the page's CSP sources.
+func (h *Handler) renderPolicy(w http.ResponseWriter, status int, name string, view any, src cspSources) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, view); err != nil {
 		h.log.Error("sign-in page failed to render", "page", name, "err", err)
 		buf.Reset()
 		buf.WriteString("<!doctype html><title>Error</title><p>An internal error occurred.</p>")
 		status = http.StatusInternalServerError
+		src = cspSources{}
 	}
-	pageHeaders(w, formOrigins...)
+	setPageHeaders(w, src)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
@@ -107,8 +139,12 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, view an
 // pageHeaders sets the headers of every response of the pages, redirects
 // included (a redirect's body is HTML too).
 func pageHeaders(w http.ResponseWriter, formOrigins ...string) {
+	setPageHeaders(w, cspSources{forms: formOrigins})
+}
+
+func setPageHeaders(w http.ResponseWriter, src cspSources) {
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", csp(formOrigins...))
+	hd.Set("Content-Security-Policy", csp(src))
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("Pragma", "no-cache")
 	hd.Set("X-Frame-Options", "DENY")

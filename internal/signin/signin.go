@@ -43,6 +43,7 @@ type Directory interface {
 	CreateSignInSession(ctx context.Context, tenantID, userID string, amr []string, lifetime time.Duration, now time.Time) (string, *authn.SignInSession, error)
 	SignInSessionFromCookie(ctx context.Context, raw string, now time.Time) (*authn.SignInSession, *authn.SignedInUser, error)
 	EndSignInSession(ctx context.Context, raw string) error
+	RecordSessionApp(ctx context.Context, ss *authn.SignInSession, appID string) error
 	IssueAuthCode(ctx context.Context, c authn.AuthCode, now time.Time) (string, error)
 	IsRegisteredLogoutURI(ctx context.Context, tenantID, clientID, uri string) (bool, error)
 	LogSignIn(ctx context.Context, tenantID string, rec iam.SignIn) error
@@ -83,8 +84,10 @@ type Handler struct {
 	// adminConsent enables admin consent (adminconsent.go); nil leaves
 	// prompt=admin_consent without effect.
 	adminConsent AdminConsent
-	log          *slog.Logger
-	now          func() time.Time
+	// hints reads logout's id_token_hint (logout.go); nil ignores it.
+	hints IDTokenHints
+	log   *slog.Logger
+	now   func() time.Time
 }
 
 // New builds the handler.

@@ -13,10 +13,20 @@ import (
 // TestCSP: the policy never allows script or inline style, and adds only
 // well-formed origins to form-action.
 func TestCSP(t *testing.T) {
-	got := csp("http://localhost:5000/cb?x=1", "myapp://auth", "https://a.example/;script-src *", "https://b c;x/", "")
+	got := csp(cspSources{forms: []string{"http://localhost:5000/cb?x=1", "myapp://auth", "https://a.example/;script-src *", "https://b c;x/", ""}})
 	want := "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' http://localhost:5000 https://a.example; frame-ancestors 'none'; base-uri 'none'"
 	if got != want {
 		t.Errorf("csp = %q", got)
+	}
+	// Frames only from the front-channel logout URLs' origins, once each,
+	// never a malformed one.
+	got = csp(cspSources{frames: []string{"https://app.example/logout?sid=1", "https://app.example/other", "https://x y;script-src *", "javascript:alert(1)"}})
+	want = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-src https://app.example; frame-ancestors 'none'; base-uri 'none'"
+	if got != want {
+		t.Errorf("csp with frames = %q", got)
+	}
+	if got := csp(cspSources{frames: []string{"myapp://x"}}); strings.Contains(got, "frame-src") {
+		t.Errorf("csp with no valid frame origin = %q", got)
 	}
 }
 
@@ -29,7 +39,7 @@ func TestTemplatesHaveNoScript(t *testing.T) {
 		"error.html":     errorView{Page: newPage("t"), Heading: "h", Message: hostile},
 		"formpost.html":  formPostView{Page: newPage("t"), Action: "http://localhost:1/", Fields: []field{{"code", hostile}}},
 		"signout.html":   signOutView{Page: newPage("t"), Action: "/x", CSRF: "c", Username: hostile},
-		"signedout.html": signedOutView{Page: newPage("t")},
+		"signedout.html": signedOutView{Page: newPage("t"), Apps: []string{hostile}, Frames: []string{"javascript:alert(1)"}, Continue: "javascript:alert(1)"},
 		"consent.html": consentView{Page: newPage("t"), Action: "/x", CSRF: "c", AppName: hostile, PublisherDomain: hostile, Username: hostile,
 			Scopes: []authn.ConsentScope{{Value: "v", DisplayName: hostile, Description: hostile}}, Hidden: []field{{"state", hostile}}},
 	}

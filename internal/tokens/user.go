@@ -48,7 +48,14 @@ type IDTokenRequest struct {
 	// Email adds the email claim (the email scope was asked for).
 	Email bool
 	Nonce string
-	Now   time.Time
+	// AuthTime, when set, is the auth_time claim: when the user last
+	// entered a credential. OpenID Connect requires it when the authorize
+	// request sent max_age.
+	AuthTime time.Time
+	// SessionID, when set, is the sid claim: the browser session the token
+	// came from, which front-channel logout names.
+	SessionID string
+	Now       time.Time
 }
 
 // idTokenLifetime is Entra's ID token lifetime.
@@ -148,11 +155,13 @@ type idClaims struct {
 	Iat      int64  `json:"iat"`
 	Nbf      int64  `json:"nbf"`
 	Exp      int64  `json:"exp"`
+	AuthTime int64  `json:"auth_time,omitempty"`
 	Email    string `json:"email,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Nonce    string `json:"nonce,omitempty"`
 	OID      string `json:"oid"`
 	PrefUser string `json:"preferred_username"`
+	SID      string `json:"sid,omitempty"`
 	Sub      string `json:"sub"`
 	TID      string `json:"tid"`
 	UTI      string `json:"uti"`
@@ -183,6 +192,10 @@ func (i *Issuer) IssueIDToken(req IDTokenRequest) (Token, error) {
 	if req.Email {
 		c.Email = req.User.Mail
 	}
+	if !req.AuthTime.IsZero() {
+		c.AuthTime = req.AuthTime.Unix()
+	}
+	c.SID = req.SessionID
 	raw, err := sign(key, c)
 	if err != nil {
 		return Token{}, err

@@ -128,6 +128,37 @@ func Application(t testing.TB, st store.Store, tenantID string, spec AppSpec) Ap
 	return app
 }
 
+// Provision creates, in tenantID, a service principal of app (registered
+// in ownerTenantID) and sets the application's signInAudience: what
+// consent to a multi-tenant application does in a customer's tenant. It
+// returns the new service principal's object id.
+func Provision(t testing.TB, st store.Store, tenantID, ownerTenantID string, app App, signInAudience string) string {
+	t.Helper()
+	id := iam.NewID()
+	write(t, st, func(w store.Writer) error {
+		o, err := w.Get(ownerTenantID, iam.KindApplication, app.ObjectID)
+		if err != nil {
+			return err
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(o.Data, &doc); err != nil {
+			return err
+		}
+		doc["signInAudience"] = signInAudience
+		o.Data = mustJSON(doc)
+		if err := w.Update(o); err != nil {
+			return err
+		}
+		name, _ := doc["displayName"].(string)
+		enabled := true
+		sp := iam.ServicePrincipal{ObjectMeta: iam.ObjectMeta{ID: id, DisplayName: &name}, AppID: app.AppID,
+			AppDisplayName: &name, AccountEnabled: &enabled, AppOwnerOrganizationID: &ownerTenantID,
+			ServicePrincipalNames: []string{app.AppID}, SignInAudience: &signInAudience}
+		return w.Insert(store.Object{TenantID: tenantID, Kind: iam.KindServicePrincipal, ID: id, Key: app.AppID, DisplayName: name, Data: mustJSON(sp)})
+	})
+	return id
+}
+
 // Assign grants the app role appRoleID of the resource service principal
 // to the client service principal.
 func Assign(t testing.TB, st store.Store, tenantID, clientSPID, resourceSPID, appRoleID string) {
