@@ -72,8 +72,31 @@ const (
 	ScopedRoleMembershipsRead  = "microsoft.directory/scopedRoleMemberships/allProperties/read"
 	ScopedRoleMembershipsWrite = "microsoft.directory/scopedRoleMemberships/allProperties/allTasks"
 
+	// A user's authentication methods (CONTRACT.md D.14). All four are
+	// sensitive: rbac classifies users/authenticationMethods with the
+	// password-reset table. Authentication Administrator and Global
+	// Reader hold restrictedRead rather than standard/read (Entra masks
+	// phone numbers for them); Ostiary has no maskable method, so a read
+	// is allowed with either.
+	AuthMethodsRead           = "microsoft.directory/users/authenticationMethods/standard/read"
+	AuthMethodsRestrictedRead = "microsoft.directory/users/authenticationMethods/standard/restrictedRead"
+	AuthMethodsCreate         = "microsoft.directory/users/authenticationMethods/create"
+	AuthMethodsUpdate         = "microsoft.directory/users/authenticationMethods/basic/update"
+	AuthMethodsDelete         = "microsoft.directory/users/authenticationMethods/delete"
+	// AuthMethodsReportRead reads reports/authenticationMethods
+	// (userRegistrationDetails). Entra has no action of its own for it: the
+	// roles its docs name (Reports Reader, Security Reader, Security
+	// Operator, Security Administrator, Global Reader) share
+	// signInReports/allProperties/read, and Graph asks AuditLog.Read.All,
+	// the sign-in logs' permission. So it is that action.
+	AuthMethodsReportRead = SignInsRead
+
 	AuthorizationPolicyRead   = "microsoft.directory/authorizationPolicy/standard/read"
 	AuthorizationPolicyUpdate = "microsoft.directory/authorizationPolicy/allProperties/allTasks"
+	// Security defaults: Entra has no action of their own; the policies
+	// actions are the Security Administrator's and Global Reader's.
+	SecurityDefaultsRead   = "microsoft.directory/policies/standard/read"
+	SecurityDefaultsUpdate = "microsoft.directory/policies/basic/update"
 )
 
 type grant struct {
@@ -174,6 +197,8 @@ var appPermissions = map[string]grant{
 	// does not cover policies.
 	AuthorizationPolicyRead:   {any: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}},
 	AuthorizationPolicyUpdate: {any: []string{"Policy.ReadWrite.Authorization"}},
+	SecurityDefaultsRead:      {any: []string{"Policy.Read.All", "Policy.ReadWrite.SecurityDefaults"}},
+	SecurityDefaultsUpdate:    {any: []string{"Policy.ReadWrite.SecurityDefaults"}},
 	// Role management (CONTRACT.md D.9): reads take any of Graph's role
 	// management read permissions or Directory.Read.All; writes only
 	// RoleManagement.ReadWrite.Directory (Directory.ReadWrite.All does not
@@ -187,4 +212,13 @@ var appPermissions = map[string]grant{
 	ScopedRoleMembershipsRead:  {any: roleRead},
 	ScopedRoleMembershipsWrite: {any: []string{roleMgmt}},
 	// Permanent deletion is checked again per kind by the directory service.
+
+	// Authentication methods: Graph's UserAuthenticationMethod.* only;
+	// Directory.* does not reach them (they are credentials). The self
+	// scopes (UserAuthenticationMethod.Read, .ReadWrite) are in selfScopes.
+	AuthMethodsRead:           {any: []string{"UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"}},
+	AuthMethodsRestrictedRead: {any: []string{"UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"}},
+	AuthMethodsCreate:         {any: []string{"UserAuthenticationMethod.ReadWrite.All"}},
+	AuthMethodsUpdate:         {any: []string{"UserAuthenticationMethod.ReadWrite.All"}},
+	AuthMethodsDelete:         {any: []string{"UserAuthenticationMethod.ReadWrite.All"}},
 }

@@ -137,6 +137,9 @@ func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (TenantCred
 		if err := b.authorizationPolicy(); err != nil {
 			return err
 		}
+		if err := b.securityDefaults(); err != nil {
+			return err
+		}
 		return record(w, sys, now, audit.Entry{Category: audit.DirectoryManagement, Activity: "Create company", OperationType: "Add",
 			Targets: []iam.TargetResource{{ID: t.ID, DisplayName: &t.DisplayName, Type: "Company", ModifiedProperties: []iam.ModifiedProperty{}}}})
 	})

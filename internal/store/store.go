@@ -190,7 +190,7 @@ type Change struct {
 // those the access snapshots are built from (principals, their groups and
 // units, role definitions and assignments, the default user permissions).
 var FedKinds = []iam.Kind{iam.KindUser, iam.KindGroup, iam.KindServicePrincipal, iam.KindAdministrativeUnit,
-	iam.KindRoleDefinition, iam.KindRoleAssignment, iam.KindAuthorizationPolicy}
+	iam.KindRoleDefinition, iam.KindRoleAssignment, iam.KindAuthorizationPolicy, iam.KindSecurityDefaultsPolicy}
 
 // FedRels are the link relationships whose writes the feed records:
 // membership of groups and administrative units.

@@ -40,6 +40,15 @@ type Server struct {
 // Option adjusts the configuration before the server starts.
 type Option func(*config.Config)
 
+// SecurityDefaults creates the first tenant with security defaults on, as
+// a production server does.
+func SecurityDefaults() Option {
+	return func(c *config.Config) {
+		on := true
+		c.Bootstrap.SecurityDefaults = &on
+	}
+}
+
 // Postgres runs the server on a fresh PostgreSQL schema (skipped locally
 // without OSTIARY_TEST_POSTGRES, fatal in CI).
 func Postgres(t testing.TB) Option {
@@ -72,7 +81,13 @@ func NewWith(t testing.TB, aopts app.Options, opts ...Option) *Server {
 	// Small argon2 parameters keep tests fast; production keeps OWASP's.
 	cfg.Argon2MemoryKiB, cfg.Argon2Time = 8*1024, 1
 	cfg.LogLevel = "warn"
-	cfg.Bootstrap = config.Bootstrap{TenantName: "contoso", AdminPassword: "Adm1n-Passw0rd!", ClientSecret: "test-client-secret-0123456789"}
+	// The first tenant starts with security defaults off, as a CI or
+	// emulator setup would (OSTIARY_BOOTSTRAP_SECURITY_DEFAULTS=false): most
+	// tests are about something else and sign in with a password alone.
+	// Tests of security defaults turn them on (SecurityDefaults).
+	off := false
+	cfg.Bootstrap = config.Bootstrap{TenantName: "contoso", AdminPassword: "Adm1n-Passw0rd!", ClientSecret: "test-client-secret-0123456789",
+		SecurityDefaults: &off}
 	for _, o := range opts {
 		o(&cfg)
 	}
