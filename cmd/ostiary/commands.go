@@ -7,8 +7,10 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"sort"
 
 	"github.com/ostiary/ostiary/internal/app"
+	"github.com/ostiary/ostiary/internal/authmethods"
 	"github.com/ostiary/ostiary/internal/config"
 	"github.com/ostiary/ostiary/internal/directory"
 	"github.com/ostiary/ostiary/internal/iam"
@@ -227,5 +229,56 @@ func accessCmd(cfg *config.Config) *cobra.Command {
 	f.BoolVar(&asJSON, "json", false, "print the answer as JSON")
 	cmd := &cobra.Command{Use: "access", Short: "Troubleshoot access decisions"}
 	cmd.AddCommand(explain)
+	return cmd
+}
+
+func mfaCmd(cfg *config.Config) *cobra.Command {
+	var tenantID string
+	var asJSON bool
+	unregistered := &cobra.Command{
+		Use:   "unregistered",
+		Short: "Offline: list the users who cannot do multifactor authentication yet",
+		Long: "Reads the server's own store and prints every user with no authenticator app and no passkey,\n" +
+			"administrators first: under security defaults they are asked to register at their next sign-in.\n" +
+			"The online equivalent is GET /v1.0/reports/authenticationMethods/userRegistrationDetails?$filter=isMfaCapable eq false.",
+		Example: "  ostiary mfa unregistered --tenant <tenant-id>",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withApp(cmd, cfg, func(ctx context.Context, a *app.App) error {
+				if tenantID == "" {
+					id, err := a.SoleTenant(ctx)
+					if err != nil {
+						return err
+					}
+					tenantID = id
+				}
+				rows, err := a.AuthMethods().MFAUnregistered(ctx, tenantID)
+				if err != nil {
+					return err
+				}
+				// Administrators first: they are the accounts to fix first.
+				sort.SliceStable(rows, func(i, j int) bool { return rows[i].IsAdmin && !rows[j].IsAdmin })
+				if asJSON {
+					if rows == nil {
+						rows = []authmethods.RegistrationDetails{}
+					}
+					return json.NewEncoder(os.Stdout).Encode(rows)
+				}
+				for _, r := range rows {
+					admin := ""
+					if r.IsAdmin {
+						admin = "  (administrator)"
+					}
+					fmt.Printf("%s  %s  %s%s\n", r.ID, r.UserType, r.UserPrincipalName, admin)
+				}
+				fmt.Fprintf(os.Stderr, "%d user(s) cannot do multifactor authentication yet\n", len(rows))
+				return nil
+			})
+		},
+	}
+	f := unregistered.Flags()
+	f.StringVar(&tenantID, "tenant", "", "tenant id (required when the store holds several)")
+	f.BoolVar(&asJSON, "json", false, "print the users as userRegistrationDetails JSON")
+	cmd := &cobra.Command{Use: "mfa", Short: "Multifactor authentication"}
+	cmd.AddCommand(unregistered)
 	return cmd
 }

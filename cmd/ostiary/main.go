@@ -34,7 +34,7 @@ func root() *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (SQLite database, TLS files, master key, bootstrap.json)")
 	f.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL URL (postgres://…); SQLite in the data directory when empty")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
-	cmd.AddCommand(serveCmd(&cfg), migrateCmd(&cfg), tenantCmd(&cfg), adminCmd(&cfg), accessCmd(&cfg))
+	cmd.AddCommand(serveCmd(&cfg), migrateCmd(&cfg), tenantCmd(&cfg), adminCmd(&cfg), accessCmd(&cfg), mfaCmd(&cfg))
 	return cmd
 }
 

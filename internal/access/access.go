@@ -35,6 +35,8 @@ type Tenant struct {
 	mu     sync.RWMutex
 	guests map[string]bool
 	policy iam.AuthorizationPolicy
+	// securityDefaults: the tenant's identitySecurityDefaultsEnforcementPolicy.
+	securityDefaults bool
 
 	// refresh serialises re-reads, so that of two refreshes of one object
 	// the later read is the one applied last.
@@ -53,6 +55,13 @@ func (t *Tenant) DefaultRole(userID string) string {
 		return rbac.GuestUser
 	}
 	return rbac.DefaultUser
+}
+
+// SecurityDefaults reports whether the tenant's security defaults are on.
+func (t *Tenant) SecurityDefaults() bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.securityDefaults
 }
 
 // Policy returns the tenant's default user permissions.
@@ -188,6 +197,9 @@ func (ts *Tenants) build(ctx context.Context, tenantID string) (*Tenant, error) 
 			return err
 		}
 		t.policy = p
+		if t.securityDefaults, err = readSecurityDefaults(r, tenantID); err != nil {
+			return err
+		}
 		// Memberships: every member of a role-assignable group or of an
 		// administrative unit.
 		groups, units := map[string][]string{}, map[string][]string{}

@@ -60,6 +60,9 @@ func (a *Authorizer) Authorize(ctx context.Context, c *iam.Caller, r authz.Reque
 		if err != nil {
 			return err
 		}
+		if t.SecurityDefaults() && !c.DidMFA() && !rbac.IsRead(r.Action) {
+			return MFARequired()
+		}
 		d, err := a.decide(t, r, rbac.Principal{ID: c.ObjectID, Type: rbac.User, DefaultRoleID: t.DefaultRole(c.ObjectID)})
 		if err != nil {
 			return err
@@ -200,4 +203,15 @@ func (a *Authorizer) Explain(ctx context.Context, tenantID string, p authz.Princ
 			RoleName: d.Reasons[0].RoleName, Permission: d.Reasons[0].Permission, Detail: why}}}, nil
 	}
 	return d, nil
+}
+
+// MFARequired is the refusal of a delegated change made without MFA while
+// security defaults are on: they protect "privileged activities" (Entra's
+// words), which Ostiary reads as every write through Graph with a user's
+// token. It is Graph's claims challenge: 401 InvalidAuthenticationToken,
+// with an insufficient_claims WWW-Authenticate the Graph layer adds, so a
+// client signs the user in again with MFA.
+func MFARequired() error {
+	return &errs.Error{Kind: errs.Unauthenticated, Code: errs.CodeClaimsChallenge,
+		Message: "AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access this resource."}
 }

@@ -225,6 +225,15 @@ func (t *Tenant) reread(r store.Reader, c store.Change) error {
 		t.policy = p
 		t.mu.Unlock()
 		return nil
+	case iam.KindSecurityDefaultsPolicy:
+		on, err := readSecurityDefaults(r, t.id)
+		if err != nil {
+			return err
+		}
+		t.mu.Lock()
+		t.securityDefaults = on
+		t.mu.Unlock()
+		return nil
 	case iam.KindUser:
 		t.mu.Lock()
 		if !gone && isGuest(o) {

@@ -114,3 +114,21 @@ func isGuest(o store.Object) bool {
 	}
 	return json.Unmarshal(o.Data, &u) == nil && u.UserType != nil && strings.EqualFold(*u.UserType, "Guest")
 }
+
+// readSecurityDefaults reads whether security defaults are on, falling back
+// to the flag the tenant record was created with.
+func readSecurityDefaults(r store.Reader, tenantID string) (bool, error) {
+	o, err := r.Get(tenantID, iam.KindSecurityDefaultsPolicy, iam.SecurityDefaultsPolicyID)
+	if errs.KindOf(err) == errs.NotFound {
+		t, err := r.Tenant(tenantID)
+		return t.SecurityDefaults, err
+	}
+	if err != nil {
+		return false, err
+	}
+	var p iam.SecurityDefaultsPolicy
+	if err := json.Unmarshal(o.Data, &p); err != nil {
+		return false, errs.Wrap(errs.Internal, err, "access: unreadable security defaults policy")
+	}
+	return p.IsEnabled, nil
+}

@@ -12,9 +12,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/ostiary/ostiary/internal/access"
+	"github.com/ostiary/ostiary/internal/authmethods"
 	"github.com/ostiary/ostiary/internal/authn"
 	"github.com/ostiary/ostiary/internal/config"
 	"github.com/ostiary/ostiary/internal/directory"
@@ -44,6 +46,7 @@ type App struct {
 	now     func() time.Time
 	store   *sqlstore.DB
 	dir     *directory.Service
+	methods *authmethods.Service
 	keys    *tokens.Keys
 	clients *authn.Service
 	access  *access.Tenants
@@ -128,7 +131,19 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	hasher := passwords.NewHasher(passwords.Params{Memory: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}, 0, 256)
+	// Password hashes run at most one per core, so memory stays at idle +
+	// cores × Argon2MemoryKiB. The queue bounds latency: a sign-in that
+	// joins a full queue of q behind c running hashes waits about q/c
+	// hashes, then hashes, so a success takes at most q/c + 1 hashes plus
+	// the rest of the request. q = 2c keeps that at 3 hashes, under the
+	// goal of 4 for the p99 of successful sign-ins with a margin for the
+	// CPU the requests themselves take, while a slot that frees always
+	// finds a waiter, so the cores never idle under load
+	// (BenchmarkTokenPassword). Everything beyond gets 429 and
+	// Retry-After at once. (A queue of 256 let latency grow to ~128
+	// hashes, seconds, before anyone was told to back off.)
+	hashers := runtime.GOMAXPROCS(0)
+	hasher := passwords.NewHasher(passwords.Params{Memory: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}, hashers, 2*hashers)
 	resolver := opts.Resolver
 	if resolver == nil {
 		resolver = dnsResolver(cfg.DNSServer)
@@ -140,6 +155,11 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	a.watched = st
 	a.dir = directory.New(st, &access.Authorizer{Tenants: a.access, Now: a.now}, hasher, resolver,
 		directory.Config{InitialDomainSuffix: cfg.InitialDomainSuffix}, a.now, a.log)
+	a.methods, err = authmethods.New(st, box, &access.Authorizer{Tenants: a.access, Now: a.now},
+		authmethods.Config{PublicURL: cfg.PublicURL, Roles: a.access, Now: a.now, Log: a.log})
+	if err != nil {
+		return err
+	}
 
 	// Retired keys stay published long enough for every token they signed.
 	a.keys, err = tokens.NewKeys(st, box, tokens.KeyConfig{RotationPeriod: cfg.KeyRotation, Overlap: cfg.AccessTokenLifetime*2 + 24*time.Hour})
@@ -162,11 +182,13 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Lockout:              authn.LockoutPolicy{Threshold: cfg.LockoutThreshold, Duration: cfg.LockoutDuration},
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime,
 		Roles:                a.access,
+		MFARegistrationGrace: cfg.MFARegistrationGrace,
 	})
 	a.clients = clients
+	mfa := mfaMethods{methods: a.methods, clients: clients}
 	sts, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Now: a.now},
 		oidc.Deps{Tenants: clients, Clients: clients, Tokens: issuer, Keys: a.keys, SignIns: clients,
-			Users: clients, UserTokens: issuer, AccessTokens: verifier, Codes: clients, DeviceCodes: clients, Consent: clients, LegacyAuth: clients, Log: a.log})
+			Users: clients, UserTokens: issuer, AccessTokens: verifier, Codes: clients, DeviceCodes: clients, Consent: clients, LegacyAuth: clients, MFA: mfa, Log: a.log})
 	if err != nil {
 		return err
 	}
@@ -177,7 +199,8 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	pages.EnableConsent(consentPages{sts: sts, dir: a.dir})
 	pages.EnableAdminConsent(adminConsentPages{sts: sts, clients: clients, dir: a.dir})
 	pages.EnableIDTokenHints(verifier)
-	graph := graphapi.New(a.dir, verifier, cfg.PublicURL, a.now, a.log)
+	pages.EnableMFA(mfa)
+	graph := graphapi.New(a.dir, a.methods, verifier, cfg.PublicURL, a.now, a.log)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -229,6 +252,9 @@ func (a *App) Handler() http.Handler { return a.handler }
 
 // Directory exposes the directory service (bootstrap, CLI commands).
 func (a *App) Directory() *directory.Service { return a.dir }
+
+// AuthMethods exposes the authentication methods service (CLI commands).
+func (a *App) AuthMethods() *authmethods.Service { return a.methods }
 
 // Store exposes the store (CLI commands).
 func (a *App) Store() store.Store { return a.watched }

@@ -125,15 +125,19 @@ func parseForm(t testing.TB, body string) htmlForm {
 		}
 		return ""
 	}
+	// Only the first form's own inputs: a page may have several forms.
+	var inForm *html.Node
 	walk = func(n *html.Node) {
 		if n.Type == html.ElementNode {
 			switch n.Data {
 			case "form":
 				if f == nil {
 					f = &htmlForm{action: attr(n, "action"), fields: url.Values{}}
+					inForm = n
+					defer func() { inForm = nil }()
 				}
 			case "input":
-				if f != nil && attr(n, "name") != "" {
+				if inForm != nil && attr(n, "name") != "" {
 					f.fields.Set(attr(n, "name"), attr(n, "value"))
 				}
 			}

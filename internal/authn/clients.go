@@ -29,7 +29,7 @@ type Service struct {
 	// userLocks serialises password checks per user on this replica, so
 	// a burst of guesses cannot all pass the lockout check before the
 	// first failure is counted.
-	userLocks [userLockStripes]chan struct{}
+	userLocks userLocks
 	dummy     dummyHash
 	// jtiPurge paces the purge of expired client assertion ids.
 	jtiPurge jtiPurger
@@ -47,6 +47,9 @@ type Config struct {
 	// RefreshTokenLifetime is how long a refresh token stays valid unused
 	// (each use issues a new one: a sliding window); zero means 90 days.
 	RefreshTokenLifetime time.Duration
+	// MFARegistrationGrace is how long security defaults let a user skip
+	// registering an MFA method; zero means 14 days.
+	MFARegistrationGrace time.Duration
 	// Roles answers which directory roles a user holds tenant-wide (the
 	// wids claim, admin consent); nil reads direct assignments from the store.
 	Roles RoleSource
@@ -69,11 +72,7 @@ func NewWith(st store.Store, cfg Config) *Service {
 	if cfg.RefreshTokenLifetime <= 0 {
 		cfg.RefreshTokenLifetime = DefaultRefreshTokenLifetime
 	}
-	s := &Service{st: st, resources: newResourceCache(resourceCacheTTL), cfg: cfg}
-	for i := range s.userLocks {
-		s.userLocks[i] = make(chan struct{}, 1)
-	}
-	return s
+	return &Service{st: st, resources: newResourceCache(resourceCacheTTL), cfg: cfg}
 }
 
 // aadsts builds an error carrying an Entra code and message.

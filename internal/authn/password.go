@@ -3,7 +3,6 @@ package authn
 import (
 	"context"
 	"encoding/json"
-	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
@@ -108,6 +107,9 @@ type signInState struct {
 	Familiar    lockoutCounter `json:"familiar"`
 	Unfamiliar  lockoutCounter `json:"unfamiliar"`
 	FamiliarIPs []familiarIP   `json:"familiarIps,omitempty"`
+	// MFARegisterBy is when a user without an MFA method, first asked to
+	// register under security defaults, can no longer skip it.
+	MFARegisterBy *time.Time `json:"mfaRegisterBy,omitempty"`
 }
 
 func (st *signInState) isFamiliar(ip string) bool {
@@ -153,19 +155,8 @@ type userSecret struct {
 	Password string `json:"password"`
 }
 
-// userLockStripes is the number of per-user serialisation slots.
-const userLockStripes = 64
-
 func (s *Service) lockUser(ctx context.Context, key string) (func(), error) {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(key))
-	ch := s.userLocks[h.Sum32()%userLockStripes]
-	select {
-	case ch <- struct{}{}:
-		return func() { <-ch }, nil
-	case <-ctx.Done():
-		return nil, errs.Wrap(errs.Unavailable, ctx.Err(), "The request was cancelled.")
-	}
+	return s.userLocks.lock(ctx, key)
 }
 
 // dummyHash is a hash of a random password, verified for unknown users so

@@ -53,7 +53,10 @@ type RefreshToken struct {
 	Confidential bool
 	// SPA marks a family begun by a single-page app: it ends
 	// SPARefreshTokenLifetime after it began, whatever its rotations.
-	SPA  bool
+	SPA bool
+	// AMR is how the user authenticated when the family began; every
+	// token the family issues carries it.
+	AMR  []string
 	hash string
 }
 
@@ -79,6 +82,7 @@ type familyDoc struct {
 	// FixedExpires ends a single-page app's family, rotations or not; zero
 	// for other families, whose tokens slide.
 	FixedExpires time.Time `json:"fixedExpiresDateTime,omitzero"`
+	AMR          []string  `json:"amr,omitempty"`
 }
 
 // expiry is when a token of the family issued at now expires: the sliding
@@ -121,7 +125,7 @@ func (s *Service) IssueRefreshToken(ctx context.Context, rt RefreshToken, now ti
 	if family == "" {
 		family = iam.NewID()
 	}
-	fam := familyDoc{UserID: rt.UserID, ClientID: rt.ClientAppID, Current: hash, Created: now.UTC()}
+	fam := familyDoc{UserID: rt.UserID, ClientID: rt.ClientAppID, Current: hash, Created: now.UTC(), AMR: rt.AMR}
 	if rt.SPA {
 		fam.FixedExpires = now.Add(SPARefreshTokenLifetime).UTC()
 	}
@@ -190,7 +194,7 @@ func (s *Service) CheckRefreshToken(ctx context.Context, tenantID, clientAppID, 
 		return nil, err
 	}
 	rt := &RefreshToken{TenantID: tid, FamilyID: d.FamilyID, UserID: d.UserID, ClientAppID: d.ClientID,
-		Scopes: d.Scopes, IssuedAt: d.IssuedAt, Confidential: d.Confidential, SPA: !fam.FixedExpires.IsZero(), hash: hash}
+		Scopes: d.Scopes, IssuedAt: d.IssuedAt, Confidential: d.Confidential, SPA: !fam.FixedExpires.IsZero(), AMR: fam.AMR, hash: hash}
 	switch {
 	case !strings.EqualFold(d.ClientID, clientAppID):
 		return nil, invalidGrant(nil, "The refresh token was issued to a different client ('%s') than the one presenting it.", d.ClientID)

@@ -78,6 +78,12 @@ type SignInSession struct {
 	// Apps are the appIds of the applications the session signed in to,
 	// oldest first, for front-channel logout.
 	Apps []string
+	// MFAAt is when the user last passed a second factor in this session
+	// (zero: never).
+	MFAAt time.Time
+	// Pending marks a sign-in that passed its first factor and still owes
+	// a second one (or method registration): it signs nobody in.
+	Pending bool
 	// hash is the session's object id (RecordSessionApp).
 	hash string
 }
@@ -93,18 +99,34 @@ type sessionDoc struct {
 	SessionState string    `json:"sessionState"`
 	ExpiresAt    time.Time `json:"expiresDateTime"`
 	Apps         []string  `json:"apps,omitempty"`
+	MFAAt        time.Time `json:"mfaDateTime,omitzero"`
+	Pending      bool      `json:"pending,omitempty"`
+}
+
+// PendingSessionLifetime bounds a sign-in waiting for its second factor.
+const PendingSessionLifetime = 10 * time.Minute
+
+// CreatePendingSession stores a sign-in that passed its first factor (amr)
+// and owes a second one; CompleteSignIn finishes it.
+func (s *Service) CreatePendingSession(ctx context.Context, tenantID, userID string, amr []string, now time.Time) (string, *SignInSession, error) {
+	return s.createSession(ctx, tenantID, userID, amr, PendingSessionLifetime, true, now)
 }
 
 // CreateSignInSession stores a session for a user who just signed in,
 // valid until now+lifetime, and returns the cookie value.
 func (s *Service) CreateSignInSession(ctx context.Context, tenantID, userID string, amr []string, lifetime time.Duration, now time.Time) (string, *SignInSession, error) {
+	return s.createSession(ctx, tenantID, userID, amr, lifetime, false, now)
+}
+
+func (s *Service) createSession(ctx context.Context, tenantID, userID string, amr []string, lifetime time.Duration, pending bool, now time.Time) (string, *SignInSession, error) {
 	raw, hash, err := newBearerValue(sessionPrefix, tenantID)
 	if err != nil {
 		return "", nil, err
 	}
 	ss := &SignInSession{TenantID: tenantID, UserID: userID, AuthTime: now.UTC(), AMR: amr, SessionState: iam.NewID(),
-		ExpiresAt: now.Add(lifetime).UTC(), hash: hash}
-	data, err := json.Marshal(sessionDoc{UserID: userID, AuthTime: ss.AuthTime, AMR: amr, SessionState: ss.SessionState, ExpiresAt: ss.ExpiresAt})
+		ExpiresAt: now.Add(lifetime).UTC(), Pending: pending, hash: hash}
+	data, err := json.Marshal(sessionDoc{UserID: userID, AuthTime: ss.AuthTime, AMR: amr, SessionState: ss.SessionState,
+		ExpiresAt: ss.ExpiresAt, Pending: pending})
 	if err != nil {
 		return "", nil, errs.Wrap(errs.Internal, err, "authn: encode session")
 	}
@@ -121,7 +143,28 @@ func (s *Service) CreateSignInSession(ctx context.Context, tenantID, userID stri
 // and its user, or errs.NotFound when there is none: unknown, expired,
 // ended, the user gone or disabled, or the user's sessions revoked since
 // it began (signInSessionsValidFromDateTime).
+//
+// A pending sign-in (one still owing its second factor) is no session:
+// only PendingSignInFromCookie returns it.
 func (s *Service) SignInSessionFromCookie(ctx context.Context, raw string, now time.Time) (*SignInSession, *SignedInUser, error) {
+	ss, u, err := s.sessionFromCookie(ctx, raw, now)
+	if err == nil && ss.Pending {
+		return nil, nil, errs.E(errs.NotFound, "the sign-in is not complete")
+	}
+	return ss, u, err
+}
+
+// PendingSignInFromCookie returns the pending sign-in a cookie value names,
+// or errs.NotFound.
+func (s *Service) PendingSignInFromCookie(ctx context.Context, raw string, now time.Time) (*SignInSession, *SignedInUser, error) {
+	ss, u, err := s.sessionFromCookie(ctx, raw, now)
+	if err == nil && !ss.Pending {
+		return nil, nil, errs.E(errs.NotFound, "no pending sign-in")
+	}
+	return ss, u, err
+}
+
+func (s *Service) sessionFromCookie(ctx context.Context, raw string, now time.Time) (*SignInSession, *SignedInUser, error) {
 	tid, ok := bearerTenant(sessionPrefix, raw)
 	if !ok {
 		return nil, nil, errs.E(errs.NotFound, "no session")
@@ -151,7 +194,7 @@ func (s *Service) SignInSessionFromCookie(ctx context.Context, raw string, now t
 		return nil, nil, err
 	}
 	return &SignInSession{TenantID: tid, UserID: d.UserID, AuthTime: d.AuthTime, AMR: d.AMR, SessionState: d.SessionState,
-		ExpiresAt: d.ExpiresAt, Apps: d.Apps, hash: bearerHash(raw)}, u, nil
+		ExpiresAt: d.ExpiresAt, Apps: d.Apps, MFAAt: d.MFAAt, Pending: d.Pending, hash: bearerHash(raw)}, u, nil
 }
 
 // RecordSessionApp remembers that the session ss (as CreateSignInSession
@@ -205,5 +248,62 @@ func (s *Service) EndSignInSession(ctx context.Context, raw string) error {
 			return nil
 		}
 		return err
+	})
+}
+
+// CompleteSignIn records a second factor on a session (pending or not):
+// the methods it used join the session's amr with "mfa", MFAAt becomes now,
+// and a pending session becomes a full one lasting lifetime from now.
+func (s *Service) CompleteSignIn(ctx context.Context, ss *SignInSession, amr []string, lifetime time.Duration, now time.Time) error {
+	if ss == nil || ss.hash == "" {
+		return errs.E(errs.Invalid, "no session to complete")
+	}
+	return s.st.Write(ctx, func(w store.Writer) error {
+		o, err := w.Get(ss.TenantID, iam.KindSignInSession, ss.hash)
+		if err != nil {
+			return err
+		}
+		var d sessionDoc
+		if err := json.Unmarshal(o.Data, &d); err != nil {
+			return errs.Wrap(errs.Internal, err, "authn: unreadable session")
+		}
+		for _, m := range append(slices.Clone(amr), "mfa") {
+			if !slices.Contains(d.AMR, m) {
+				d.AMR = append(d.AMR, m)
+			}
+		}
+		d.MFAAt = now.UTC()
+		if d.Pending {
+			d.Pending, d.ExpiresAt = false, now.Add(lifetime).UTC()
+		}
+		if o.Data, err = json.Marshal(d); err != nil {
+			return errs.Wrap(errs.Internal, err, "authn: encode session")
+		}
+		ss.AMR, ss.MFAAt, ss.Pending, ss.ExpiresAt = d.AMR, d.MFAAt, d.Pending, d.ExpiresAt
+		return w.Update(o)
+	})
+}
+
+// ActivateSession turns a pending sign-in into a full session without a
+// second factor: a user who skipped MFA registration within its grace.
+func (s *Service) ActivateSession(ctx context.Context, ss *SignInSession, lifetime time.Duration, now time.Time) error {
+	if ss == nil || ss.hash == "" || !ss.Pending {
+		return errs.E(errs.Invalid, "no pending sign-in to activate")
+	}
+	return s.st.Write(ctx, func(w store.Writer) error {
+		o, err := w.Get(ss.TenantID, iam.KindSignInSession, ss.hash)
+		if err != nil {
+			return err
+		}
+		var d sessionDoc
+		if err := json.Unmarshal(o.Data, &d); err != nil {
+			return errs.Wrap(errs.Internal, err, "authn: unreadable session")
+		}
+		d.Pending, d.ExpiresAt = false, now.Add(lifetime).UTC()
+		if o.Data, err = json.Marshal(d); err != nil {
+			return errs.Wrap(errs.Internal, err, "authn: encode session")
+		}
+		ss.Pending, ss.ExpiresAt = false, d.ExpiresAt
+		return w.Update(o)
 	})
 }

@@ -131,10 +131,17 @@ func ScopeAllows(c *iam.Caller, action string, self bool) bool {
 const accessAsUser = "Directory.AccessAsUser.All"
 
 // selfScopes are delegated scopes that reach only the signed-in user's own
-// object (CONTRACT.md D.1): User.Read reads it, User.ReadWrite edits it.
+// object (CONTRACT.md D.1): User.Read reads it, User.ReadWrite edits it;
+// UserAuthenticationMethod.Read and .ReadWrite do the same for the user's
+// own authentication methods (D.14).
 var selfScopes = map[string][]string{
-	UsersRead:   {"User.Read", "User.ReadWrite"},
-	UsersUpdate: {"User.ReadWrite"},
+	UsersRead:                 {"User.Read", "User.ReadWrite"},
+	UsersUpdate:               {"User.ReadWrite"},
+	AuthMethodsRead:           {"UserAuthenticationMethod.Read", "UserAuthenticationMethod.ReadWrite"},
+	AuthMethodsRestrictedRead: {"UserAuthenticationMethod.Read", "UserAuthenticationMethod.ReadWrite"},
+	AuthMethodsCreate:         {"UserAuthenticationMethod.ReadWrite"},
+	AuthMethodsUpdate:         {"UserAuthenticationMethod.ReadWrite"},
+	AuthMethodsDelete:         {"UserAuthenticationMethod.ReadWrite"},
 }
 
 // IsSelf reports whether target (an object id or a UPN) names the caller.

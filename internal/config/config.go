@@ -53,6 +53,9 @@ type Config struct {
 	// SignInSessionLifetime bounds a browser sign-in session (single
 	// sign-on at the authorize endpoint).
 	SignInSessionLifetime time.Duration
+	// MFARegistrationGrace is how long security defaults let a user skip
+	// registering an MFA method, from the first time they are asked.
+	MFARegistrationGrace time.Duration
 	// SignInLogRetention is how long sign-in log records are kept (Entra
 	// keeps them 30 days); the hourly cleanup deletes older ones.
 	SignInLogRetention time.Duration
@@ -97,6 +100,7 @@ func Default() Config {
 		AccessTokenLifetime:   time.Hour,
 		RefreshTokenLifetime:  90 * 24 * time.Hour,
 		SignInSessionLifetime: 24 * time.Hour,
+		MFARegistrationGrace:  14 * 24 * time.Hour,
 		SignInLogRetention:    30 * 24 * time.Hour,
 		LockoutThreshold:      10,
 		LockoutDuration:       time.Minute,
@@ -140,6 +144,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	for name, dst := range map[string]*time.Duration{
 		"OSTIARY_REFRESH_TOKEN_LIFETIME":  &c.RefreshTokenLifetime,
 		"OSTIARY_SIGNIN_SESSION_LIFETIME": &c.SignInSessionLifetime,
+		"OSTIARY_MFA_REGISTRATION_GRACE":  &c.MFARegistrationGrace,
 		"OSTIARY_SIGNIN_LOG_RETENTION":    &c.SignInLogRetention,
 		"OSTIARY_LOCKOUT_DURATION":        &c.LockoutDuration,
 	} {
@@ -264,6 +269,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SignInSessionLifetime < time.Minute || c.SignInSessionLifetime > 90*24*time.Hour {
 		problems = append(problems, "sign-in session lifetime must be between 1m and 90 days")
+	}
+	if c.MFARegistrationGrace < 0 || c.MFARegistrationGrace > 90*24*time.Hour {
+		problems = append(problems, "MFA registration grace must be between 0 and 90 days")
 	}
 	if c.SignInLogRetention < 24*time.Hour || c.SignInLogRetention > 3650*24*time.Hour {
 		problems = append(problems, "sign-in log retention must be between 1 day and 3650 days")

@@ -60,6 +60,11 @@ func (k Kind) String() string {
 // Error carries a kind, a message safe to show to the caller, an optional
 // wire code that overrides the transport's default for the kind, and the
 // underlying cause for logs.
+// CodeClaimsChallenge marks an Unauthenticated error that a token lacks a
+// claim the resource requires (multifactor authentication): transports
+// answer it with a claims challenge rather than a plain 401.
+const CodeClaimsChallenge = "ClaimsChallenge.MFA"
+
 type Error struct {
 	Kind    Kind
 	Code    string // optional, e.g. "Request_UnsupportedQuery"

@@ -9,6 +9,7 @@
 package graphapi
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ostiary/ostiary/internal/authmethods"
 	"github.com/ostiary/ostiary/internal/directory"
 	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/iam"
@@ -32,6 +34,7 @@ type TokenVerifier interface {
 // Server is the Graph API.
 type Server struct {
 	dir       *directory.Service
+	methods   *authmethods.Service
 	verifier  TokenVerifier
 	publicURL string
 	now       func() time.Time
@@ -40,8 +43,8 @@ type Server struct {
 }
 
 // New builds the Graph API. publicURL is the base of absolute links.
-func New(dir *directory.Service, verifier TokenVerifier, publicURL string, now func() time.Time, log *slog.Logger) *Server {
-	s := &Server{dir: dir, verifier: verifier, publicURL: strings.TrimSuffix(publicURL, "/"), now: now, log: log}
+func New(dir *directory.Service, methods *authmethods.Service, verifier TokenVerifier, publicURL string, now func() time.Time, log *slog.Logger) *Server {
+	s := &Server{dir: dir, methods: methods, verifier: verifier, publicURL: strings.TrimSuffix(publicURL, "/"), now: now, log: log}
 	s.userRoutes()
 	s.groupRoutes()
 	s.appRoutes()
@@ -51,6 +54,7 @@ func New(dir *directory.Service, verifier TokenVerifier, publicURL string, now f
 	s.policyRoutes()
 	s.legacyAuthRoutes()
 	s.roleRoutes()
+	s.authMethodRoutes()
 	return s
 }
 
@@ -193,6 +197,10 @@ type innerError struct {
 	ClientRequestID string `json:"client-request-id"`
 }
 
+// mfaClaims is the claims challenge for multifactor authentication:
+// base64 of {"access_token":{"amr":{"essential":true,"values":["mfa"]}}}.
+var mfaClaims = base64.StdEncoding.EncodeToString([]byte(`{"access_token":{"amr":{"essential":true,"values":["mfa"]}}}`))
+
 // serveError writes err (if any) as Graph's error envelope.
 func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	if err == nil {
@@ -200,7 +208,14 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status, body := s.errorBody(r, err)
 	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+s.publicURL+`/common/oauth2/authorize", client_id="`+iam.MicrosoftGraphAppID+`"`)
+		challenge := `Bearer realm="", authorization_uri="` + s.publicURL + `/common/oauth2/authorize", client_id="` + iam.MicrosoftGraphAppID + `"`
+		if errs.As(err).Code == errs.CodeClaimsChallenge {
+			// Graph's claims challenge: the client asks for a new token
+			// with these claims (MSAL passes them to authorize).
+			body.Error.Code = "InvalidAuthenticationToken"
+			challenge += `, error="insufficient_claims", claims="` + mfaClaims + `"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
 	}
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")

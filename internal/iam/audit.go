@@ -89,7 +89,27 @@ type SignIn struct {
 	IsInteractive             bool         `json:"isInteractive"`
 	AuthenticationRequirement string       `json:"authenticationRequirement"`
 	Status                    SignInStatus `json:"status"`
+	// AuthenticationMethodsUsed names the methods the sign-in used
+	// ("Password", "Mobile app notification"…, Entra's words).
+	AuthenticationMethodsUsed []string `json:"authenticationMethodsUsed,omitempty"`
+	// MfaDetail is the second factor, when there was one.
+	MfaDetail *MfaDetail `json:"mfaDetail,omitempty"`
+	// OstiaryEmergencyAccess flags a sign-in of an emergency-access
+	// account (an Ostiary extension: Entra leaves this to monitoring).
+	OstiaryEmergencyAccess bool `json:"ostiaryEmergencyAccess,omitempty"`
 }
+
+// MfaDetail is Graph's mfaDetail: the method and its detail.
+type MfaDetail struct {
+	AuthMethod string `json:"authMethod"`
+	AuthDetail string `json:"authDetail,omitempty"`
+}
+
+// Graph's authenticationRequirement values.
+const (
+	SingleFactor = "singleFactorAuthentication"
+	MultiFactor  = "multiFactorAuthentication"
+)
 
 // OAuth2PermissionGrant is a delegated permission grant: the client service
 // principal may act for users (all of them, or one principal) with the

@@ -29,13 +29,19 @@ type Caller struct {
 	// Roles are Graph application permissions (app-only tokens).
 	Roles []string
 	// Scopes are Graph delegated permissions (delegated tokens).
-	Scopes        []string
+	Scopes []string
+	// AMR lists how the user authenticated (delegated tokens).
+	AMR           []string
 	IPAddress     string
 	CorrelationID string
 }
 
 // HasRole reports whether an app-only caller holds any of the permissions.
 func (c *Caller) HasRole(perms ...string) bool { return containsAny(c.Roles, perms) }
+
+// DidMFA reports whether a delegated caller's token records multifactor
+// authentication.
+func (c *Caller) DidMFA() bool { return containsAny(c.AMR, []string{"mfa"}) }
 
 // HasScope reports whether a delegated caller holds any of the scopes.
 func (c *Caller) HasScope(perms ...string) bool { return containsAny(c.Scopes, perms) }

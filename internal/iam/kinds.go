@@ -53,6 +53,21 @@ const (
 	// device code. It lives outside any tenant (tenant id ""), because the
 	// device login page has no tenant in its URL; authn owns it.
 	KindDeviceUserCode Kind = "deviceUserCode"
+	// KindAuthenticationMethod is one registered authentication method of
+	// a user (a TOTP app, a passkey, a Temporary Access Pass). Data is the
+	// Graph document plus "userId"; the indexed display name column holds
+	// the user's id, so a user's methods are one index range; Secret holds
+	// the sealed or hashed material. authmethods owns it.
+	KindAuthenticationMethod Kind = "authenticationMethod"
+	// KindAuthMethodCeremony is a registration or sign-in step in progress
+	// (a TOTP enrollment awaiting its first code, a WebAuthn challenge):
+	// single use, CreatedAt is its expiry. authmethods owns it.
+	KindAuthMethodCeremony Kind = "authenticationMethodCeremony"
+	// KindStrongAuthState counts a user's failed second-factor attempts
+	// (TOTP codes, Temporary Access Passes) for the lockout, keyed by the
+	// user's object id, apart from the user and the password's
+	// signInState. authmethods owns it.
+	KindStrongAuthState Kind = "strongAuthenticationState"
 )
 
 // DirectoryKinds are the kinds that are directoryObjects in Graph: they can

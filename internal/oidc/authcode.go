@@ -103,7 +103,7 @@ func (g authorizationCodeGrant) exchange(ctx context.Context, req *tokenRequest)
 		req.form.Del("nonce")
 	}
 	ut := &userTokens{tenantID: tenantID, client: client, clientAuth: auth, user: u.User,
-		wids: u.Wids, scope: scope, familyID: code.FamilyID, spa: code.SPA, sessionID: code.SessionID}
+		wids: u.Wids, scope: scope, familyID: code.FamilyID, spa: code.SPA, sessionID: code.SessionID, amr: code.AMR}
 	if code.AuthTimeClaim {
 		ut.authTime = code.AuthTime
 	}

@@ -284,5 +284,5 @@ func (g deviceCodeGrant) redeem(ctx context.Context, req *tokenRequest, raw, seg
 	}
 	req.form.Del("nonce")
 	return h.issueUserTokens(ctx, req, &userTokens{tenantID: tenantID, client: client, clientAuth: auth, user: u.User,
-		wids: u.Wids, scope: scope, familyID: dc.FamilyID})
+		wids: u.Wids, scope: scope, familyID: dc.FamilyID, amr: dc.AMR})
 }

@@ -92,8 +92,16 @@ type Deps struct {
 	// LegacyAuth is the tenant's legacy authentication policy; nil allows
 	// the password grant everywhere.
 	LegacyAuth LegacyAuthPolicy
+	// MFA says what a user's sign-in owes beyond the password now; nil
+	// requires nothing (refresh tokens then never need a new MFA).
+	MFA MFAPolicy
 	// Log receives refused requests (info) and server errors; nil discards.
 	Log *slog.Logger
+}
+
+// MFAPolicy decides whether a user's sign-in must include MFA.
+type MFAPolicy interface {
+	MFARequirementFor(ctx context.Context, tenantID string, user *iam.User, now time.Time) (authn.MFARequirement, error)
 }
 
 // Handler serves the token service endpoints.

@@ -102,8 +102,9 @@ func (g onBehalfOfGrant) exchange(ctx context.Context, req *tokenRequest) (*toke
 		return nil, err
 	}
 	req.noteUser(&u.User)
+	// The downstream token carries the methods the user proved upstream.
 	return h.issueUserTokens(ctx, req, &userTokens{tenantID: tenantID, client: client, clientAuth: auth, user: u.User,
-		wids: u.Wids, scope: scope})
+		wids: u.Wids, scope: scope, amr: claims.AMR})
 }
 
 // oboAssertionError maps the verifier's refusal of the incoming token.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,6 +122,15 @@ type userTokens struct {
 	authTime time.Time
 	// sessionID is the ID token's sid: the browser session signed in.
 	sessionID string
+	// amr is how the user authenticated; nil means a password alone.
+	amr []string
+}
+
+func (ut *userTokens) methods() []string {
+	if len(ut.amr) == 0 {
+		return []string{"pwd"}
+	}
+	return ut.amr
 }
 
 // issueUserTokens checks consent for the requested scopes and issues the
@@ -142,7 +152,7 @@ func (h *Handler) issueUserTokens(ctx context.Context, req *tokenRequest, ut *us
 	at, err := h.deps.UserTokens.IssueUserToken(tokens.UserTokenRequest{
 		TenantID: ut.tenantID, ClientAppID: ut.client.Application.AppID, ClientAuth: ut.clientAuth,
 		Resource: tokens.Resource{AppID: grant.AppID, Identifier: grant.Identifier, AccessTokenVersion: grant.AccessTokenVersion},
-		User:     info, Scopes: scp, Wids: ut.wids, AMR: []string{"pwd"}, Now: req.now,
+		User:     info, Scopes: scp, Wids: ut.wids, AMR: ut.methods(), Now: req.now,
 	})
 	if err != nil {
 		return nil, err
@@ -173,7 +183,7 @@ func (h *Handler) issueUserTokens(ctx context.Context, req *tokenRequest, ut *us
 	case ut.scope.oidc["offline_access"]:
 		if resp.RefreshToken, err = h.deps.Users.IssueRefreshToken(ctx, authn.RefreshToken{TenantID: ut.tenantID,
 			UserID: ut.user.ID, ClientAppID: ut.client.Application.AppID, Scopes: ut.scope.requested(), FamilyID: ut.familyID,
-			Confidential: ut.clientAuth != tokens.ClientAuthNone, SPA: ut.spa}, req.now); err != nil {
+			Confidential: ut.clientAuth != tokens.ClientAuthNone, SPA: ut.spa, AMR: ut.methods()}, req.now); err != nil {
 			return nil, err
 		}
 	}
@@ -305,8 +315,11 @@ func (g refreshTokenGrant) exchange(ctx context.Context, req *tokenRequest) (*to
 	if err != nil {
 		return nil, err
 	}
+	if err := h.checkMFAStillSatisfied(ctx, tenantID, &u.User, rt.AMR, req.now); err != nil {
+		return nil, err
+	}
 	return h.issueUserTokens(ctx, req, &userTokens{tenantID: tenantID, client: client, clientAuth: auth, user: u.User,
-		wids: u.Wids, scope: scope, rotate: rt})
+		wids: u.Wids, scope: scope, rotate: rt, amr: rt.AMR})
 }
 
 // userRealm answers MSAL's home realm discovery before a password sign-in
@@ -353,4 +366,21 @@ func (h *Handler) credentialTenant(ctx context.Context, segment, raw string, ten
 		}
 		return t.ID, t.ID, nil
 	}
+}
+
+// checkMFAStillSatisfied refuses a refresh whose family began without MFA
+// when the user's sign-in now requires it (security defaults turned on,
+// or an MFA method registered since): a refresh token cannot outlive an
+// MFA requirement that came into force after it was issued. Entra answers
+// invalid_grant AADSTS50076 with suberror basic_action; the client signs
+// the user in again interactively.
+func (h *Handler) checkMFAStillSatisfied(ctx context.Context, tenantID string, user *iam.User, amr []string, now time.Time) error {
+	if h.deps.MFA == nil || slices.Contains(amr, "mfa") {
+		return nil
+	}
+	req, err := h.deps.MFA.MFARequirementFor(ctx, tenantID, user, now)
+	if err != nil || !req.Required() {
+		return err
+	}
+	return aadsts(50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'.", iam.MicrosoftGraphResource)
 }

@@ -229,3 +229,12 @@ func FromGraph(d iam.RoleDefinition) RoleDefinition {
 	}
 	return r
 }
+
+// IsPrivileged reports whether a role id is a built-in role Entra marks
+// privileged (isPrivileged): the roles whose holders security defaults make
+// do MFA at every sign-in.
+func IsPrivileged(id string) bool {
+	b := builtins()
+	i, ok := b.idx[id]
+	return ok && b.roles[i].def.IsPrivileged
+}

@@ -195,3 +195,9 @@ func FactsCanDeny(act string, kind iam.Kind, attrs bool) bool {
 	}
 	return kind == iam.KindGroup && !isRead(a.verb())
 }
+
+// IsRead reports whether an action only reads.
+func IsRead(act string) bool {
+	a, err := parseAction(act)
+	return err == nil && isRead(a.verb())
+}

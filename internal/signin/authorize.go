@@ -98,8 +98,9 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	ar := &authzRequest{form: form, segment: r.PathValue("tenant"), state: form.Get("state")}
 	loginPost := r.Method == http.MethodPost && form.Get("ostiary_login") == "1"
-	consentPost := r.Method == http.MethodPost && !loginPost && form.Has(consentField)
-	if (loginPost || consentPost) && !h.checkCSRF(r, form) {
+	mfaPost := r.Method == http.MethodPost && !loginPost && form.Get(mfaField) != ""
+	consentPost := r.Method == http.MethodPost && !loginPost && !mfaPost && form.Has(consentField)
+	if (loginPost || consentPost || mfaPost) && !h.checkCSRF(r, form) {
 		h.showError(w, http.StatusForbidden, "Sign-in failed", "", "This sign-in page expired or did not come from this site. Go back to the application and sign in again.", "")
 		return
 	}
@@ -132,7 +133,11 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case loginPost:
 		if ss, user = h.login(w, r, ar); ss == nil {
-			return // the page was rendered again with the error
+			return // the page was rendered again with the error, or the MFA step
+		}
+	case mfaPost:
+		if ss, user = h.answerMFA(w, r, ar); ss == nil {
+			return
 		}
 	case consentPost:
 		h.answerConsent(w, r, ar, ss, user)
@@ -298,8 +303,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, ar *authzRequest
 		}
 	}
 	user, err := h.dir.AuthenticatePassword(ctx, ar.tenantID, username, password, remoteIP(r), now)
-	h.logSignIn(r, ar, user, username, now, err)
 	if err != nil {
+		h.logSignIn(r, ar, user, username, now, err)
 		msg, status := loginMessage(err)
 		if status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "1")
@@ -307,18 +312,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, ar *authzRequest
 		h.showLogin(w, r, ar, username, msg, status)
 		return nil, nil
 	}
-	if old := h.cookie(r, sessionCookie); old != "" {
-		if err := h.dir.EndSignInSession(ctx, old); err != nil {
-			h.log.Warn("could not end the previous sign-in session", "err", err)
-		}
-	}
-	raw, ss, err := h.dir.CreateSignInSession(ctx, ar.tenantID, user.ID, []string{"pwd"}, h.cfg.SessionLifetime, now)
-	if err != nil {
-		h.pageError(w, r, err)
-		return nil, nil
-	}
-	h.setCookie(w, sessionCookie, raw, int(h.cfg.SessionLifetime/time.Second))
-	return ss, &authn.SignedInUser{User: *user}
+	return h.afterPassword(w, r, ar, user, username, now)
 }
 
 // Messages of the sign-in page, in Entra's words. An unknown user and a
@@ -489,6 +483,16 @@ func (h *Handler) logRefusal(r *http.Request, ae *authzError, traceID string) {
 
 // logSignIn writes the interactive sign-in's log record.
 func (h *Handler) logSignIn(r *http.Request, ar *authzRequest, user *iam.User, username string, now time.Time, err error) {
+	rec := h.signInRecord(r, ar, user, username, now)
+	if err != nil {
+		ae := fromErr(err)
+		rec.Status.ErrorCode, rec.Status.FailureReason = ae.code, &ae.message
+	}
+	h.writeSignIn(r, ar.tenantID, rec)
+}
+
+// signInRecord is the part of an interactive sign-in's record every step shares.
+func (h *Handler) signInRecord(r *http.Request, ar *authzRequest, user *iam.User, username string, now time.Time) iam.SignIn {
 	rec := iam.SignIn{CreatedDateTime: now, UserPrincipalName: &username, IPAddress: remoteIP(r), ClientAppUsed: "Browser",
 		IsInteractive: true, CorrelationID: iam.NewID()}
 	if user != nil {
@@ -497,12 +501,12 @@ func (h *Handler) logSignIn(r *http.Request, ar *authzRequest, user *iam.User, u
 	if ar.client != nil {
 		rec.AppID, rec.AppDisplayName = ar.client.Application.AppID, ar.client.Application.DisplayName
 	}
-	if err != nil {
-		ae := fromErr(err)
-		rec.Status.ErrorCode, rec.Status.FailureReason = ae.code, &ae.message
-	}
-	if lerr := h.dir.LogSignIn(context.WithoutCancel(r.Context()), ar.tenantID, rec); lerr != nil {
-		h.log.Error("sign-in log record lost", "tenant", ar.tenantID, "err", lerr)
+	return rec
+}
+
+func (h *Handler) writeSignIn(r *http.Request, tenantID string, rec iam.SignIn) {
+	if lerr := h.dir.LogSignIn(context.WithoutCancel(r.Context()), tenantID, rec); lerr != nil {
+		h.log.Error("sign-in log record lost", "tenant", tenantID, "err", lerr)
 	}
 }
 

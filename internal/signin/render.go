@@ -83,13 +83,18 @@ type signedOutView struct {
 // this host (forms) and nothing (frames).
 type cspSources struct {
 	forms, frames []string
+	dataImages    bool
 }
 
 // csp is the Content-Security-Policy of every page: nothing but this
 // host's stylesheet, forms only to this host and the given origins, frames
 // only from the given origins (none on almost every page).
 func csp(src cspSources) string {
-	p := "default-src 'none'; style-src 'self'; img-src 'self'; form-action " + originList("'self'", src.forms)
+	img := "'self'"
+	if src.dataImages {
+		img += " data:" // the QR code of an authenticator app being registered
+	}
+	p := "default-src 'none'; style-src 'self'; img-src " + img + "; form-action " + originList("'self'", src.forms)
 	if len(src.frames) > 0 {
 		if fs := originList("", src.frames); fs != "" {
 			p += "; frame-src " + fs

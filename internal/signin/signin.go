@@ -45,6 +45,12 @@ type Directory interface {
 	EndSignInSession(ctx context.Context, raw string) error
 	RecordSessionApp(ctx context.Context, ss *authn.SignInSession, appID string) error
 	IssueAuthCode(ctx context.Context, c authn.AuthCode, now time.Time) (string, error)
+	// The second factor (mfa.go).
+	MFARequirement(ctx context.Context, tenantID string, user *iam.User, hasMethod bool, now time.Time) (authn.MFARequirement, error)
+	CreatePendingSession(ctx context.Context, tenantID, userID string, amr []string, now time.Time) (string, *authn.SignInSession, error)
+	PendingSignInFromCookie(ctx context.Context, raw string, now time.Time) (*authn.SignInSession, *authn.SignedInUser, error)
+	CompleteSignIn(ctx context.Context, ss *authn.SignInSession, amr []string, lifetime time.Duration, now time.Time) error
+	ActivateSession(ctx context.Context, ss *authn.SignInSession, lifetime time.Duration, now time.Time) error
 	IsRegisteredLogoutURI(ctx context.Context, tenantID, clientID, uri string) (bool, error)
 	LogSignIn(ctx context.Context, tenantID string, rec iam.SignIn) error
 }
@@ -86,6 +92,9 @@ type Handler struct {
 	adminConsent AdminConsent
 	// hints reads logout's id_token_hint (logout.go); nil ignores it.
 	hints IDTokenHints
+	// methods enables the second factor (mfa.go); nil signs users in with
+	// their password alone.
+	methods Methods
 	log   *slog.Logger
 	now   func() time.Time
 }

@@ -30,6 +30,9 @@ type AccessClaims struct {
 	Version string
 	Roles   []string
 	Scopes  []string
+	// AMR lists how the user authenticated (delegated tokens): "pwd",
+	// "mfa", "otp"…
+	AMR []string
 	// UserPrincipalName and Name describe the user of delegated tokens.
 	UserPrincipalName string
 	Name              string
@@ -52,7 +55,7 @@ func (c *AccessClaims) Caller() *iam.Caller {
 		t = iam.CallerApp
 	}
 	caller := &iam.Caller{Type: t, TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: c.AppID, Roles: c.Roles, Scopes: c.Scopes,
-		UserPrincipalName: c.UserPrincipalName, UserDisplayName: c.Name}
+		UserPrincipalName: c.UserPrincipalName, UserDisplayName: c.Name, AMR: c.AMR}
 	if c.IsApp() {
 		caller.ServicePrincipalID = c.ObjectID
 	}
@@ -81,6 +84,7 @@ type wireClaims struct {
 	UPN      string   `json:"upn"`
 	PrefUser string   `json:"preferred_username"`
 	Name     string   `json:"name"`
+	AMR      []string `json:"amr"`
 }
 
 // Verifier checks access tokens against the in-memory key set.
@@ -142,7 +146,7 @@ func (v *Verifier) verify(raw string, now time.Time) (*AccessClaims, error) {
 	c := &AccessClaims{
 		Audience: w.Aud, Issuer: w.Iss, TenantID: tid, ObjectID: w.OID, Subject: w.Sub,
 		AppID: w.AppID, AppAuth: w.AppIDACR, IDType: w.IDTyp, Version: w.Ver,
-		Roles: w.Roles, Scopes: strings.Fields(w.Scp), UserPrincipalName: w.UPN, Name: w.Name, TokenID: w.UTI, KeyID: key.KID,
+		Roles: w.Roles, Scopes: strings.Fields(w.Scp), AMR: w.AMR, UserPrincipalName: w.UPN, Name: w.Name, TokenID: w.UTI, KeyID: key.KID,
 		IssuedAt: time.Unix(w.Iat, 0), NotBefore: time.Unix(w.Nbf, 0), Expiry: time.Unix(w.Exp, 0),
 	}
 	if w.Ver == "2.0" {

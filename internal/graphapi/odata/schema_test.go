@@ -15,6 +15,7 @@ var allSchemas = []*Schema{
 	UserSchema, GroupSchema, ApplicationSchema, ServicePrincipalSchema, AdministrativeUnitSchema,
 	DomainSchema, DirectoryAuditSchema, DirectoryObjectSchema, AppRoleAssignmentSchema,
 	SignInSchema, OAuth2PermissionGrantSchema, RoleDefinitionSchema, RoleAssignmentSchema,
+	UserRegistrationDetailsSchema,
 }
 
 // TestUserSchemaMatchesTable re-reads the filter table independently and

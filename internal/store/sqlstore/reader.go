@@ -229,7 +229,7 @@ func (t *tx) Get(tenantID string, kind iam.Kind, id string) (store.Object, error
 	if kind == "" {
 		kindsIn(b, nil)
 	} else {
-		b.sql("o.kind = ").arg(string(kind))
+		b.kindEq("o.kind", kind)
 	}
 	b.sql(" AND o.id = ").arg(id).sql(" ORDER BY o.kind LIMIT 1")
 	o, err := scanObject(t.queryRow(b.String(), b.args...))
@@ -257,7 +257,7 @@ func (t *tx) GetByKey(tenantID string, kind iam.Kind, key string) (store.Object,
 	}
 	b := newBuilder(t.d)
 	b.sql("SELECT ", objectCols, " FROM objects o WHERE o.tenant_id = ").arg(tenantID).
-		sql(" AND o.kind = ").arg(string(kind)).sql(" AND o.key_fold = ").arg(fold(key)).
+		sql(" AND ").kindEq("o.kind", kind).sql(" AND o.key_fold = ").arg(fold(key)).
 		sql(" AND o.key_fold <> '' AND o.deleted_at IS NULL")
 	o, err := scanObject(t.queryRow(b.String(), b.args...))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -293,7 +293,7 @@ func (t *tx) GetMany(tenantID string, ids []string, kinds []iam.Kind) ([]store.O
 
 func (t *tx) List(tenantID string, kind iam.Kind, scope store.Scope, q query.List) (store.Page, error) {
 	return t.list([]iam.Kind{kind}, func(b *builder) {
-		b.sql("o.tenant_id = ").arg(tenantID).sql(" AND o.kind = ").arg(string(kind))
+		b.sql("o.tenant_id = ").arg(tenantID).sql(" AND ").kindEq("o.kind", kind)
 		if scope == store.DeletedOnly {
 			b.sql(" AND o.deleted_at IS NOT NULL")
 		} else {

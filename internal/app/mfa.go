@@ -1,0 +1,55 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/ostiary/ostiary/internal/authmethods"
+	"github.com/ostiary/ostiary/internal/authn"
+	"github.com/ostiary/ostiary/internal/iam"
+	"github.com/ostiary/ostiary/internal/signin"
+)
+
+// mfaMethods joins the authentication methods service and authn's sign-in
+// policy for the sign-in pages (signin.Methods) and the token endpoint
+// (oidc.MFAPolicy).
+type mfaMethods struct {
+	methods *authmethods.Service
+	clients *authn.Service
+}
+
+// HasMFAMethod: an authenticator app, the second factor the pages offer.
+// A user whose only method is a passkey signs in with it instead of a
+// password (passwordless), so it is not asked for here.
+func (m mfaMethods) HasMFAMethod(ctx context.Context, tenantID, userID string) (bool, error) {
+	st, err := m.methods.Status(ctx, tenantID, userID)
+	return st.HasTOTP, err
+}
+
+func (m mfaMethods) VerifyTOTP(ctx context.Context, tenantID, userID, code string, now time.Time) error {
+	return m.methods.VerifyTOTP(ctx, tenantID, userID, code, now)
+}
+
+func (m mfaMethods) BeginTOTP(ctx context.Context, tenantID, userID, accountName string) (signin.TOTPEnrollment, error) {
+	e, err := m.methods.BeginTOTP(ctx, tenantID, userID, accountName)
+	return signin.TOTPEnrollment{ID: e.ID, Secret: e.Secret, URL: e.URL, QRPNG: e.QRPNG}, err
+}
+
+func (m mfaMethods) ResumeTOTP(ctx context.Context, tenantID, userID, enrollmentID, accountName string) (signin.TOTPEnrollment, error) {
+	e, err := m.methods.ResumeTOTP(ctx, tenantID, userID, enrollmentID, accountName)
+	return signin.TOTPEnrollment{ID: e.ID, Secret: e.Secret, URL: e.URL, QRPNG: e.QRPNG}, err
+}
+
+func (m mfaMethods) ConfirmTOTP(ctx context.Context, tenantID, userID, enrollmentID, code string, _ time.Time) error {
+	_, err := m.methods.ConfirmTOTP(ctx, tenantID, userID, enrollmentID, code)
+	return err
+}
+
+// MFARequirementFor implements oidc.MFAPolicy.
+func (m mfaMethods) MFARequirementFor(ctx context.Context, tenantID string, user *iam.User, now time.Time) (authn.MFARequirement, error) {
+	has, err := m.HasMFAMethod(ctx, tenantID, user.ID)
+	if err != nil {
+		return authn.MFARequirement{}, err
+	}
+	return m.clients.MFARequirement(ctx, tenantID, user, has, now)
+}

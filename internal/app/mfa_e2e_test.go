@@ -1,0 +1,256 @@
+package app_test
+
+import (
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/ostiary/ostiary/internal/app"
+	"github.com/ostiary/ostiary/internal/app/apptest"
+)
+
+// testClock is a settable clock for the server (app.Options.Now).
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// totpCode computes the authenticator app's code for secret at t.
+func totpCode(t testing.TB, secret string, at time.Time) string {
+	t.Helper()
+	code, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+var secretOnPage = regexp.MustCompile(`<code>([A-Z2-7]+)</code>`)
+
+// allowSelfEdit consents User.ReadWrite for the world's client, so its
+// users' tokens may change their own profile.
+func (w *userWorld) allowSelfEdit(t testing.TB) {
+	t.Helper()
+	call(t, w.srv, "PATCH", "/v1.0/oauth2PermissionGrants/"+w.grant, w.tok, map[string]any{"scope": "User.Read User.ReadWrite"}, 204)
+}
+
+// passwordStep drives the browser through the password page (asking for
+// User.ReadWrite) and returns the page that follows it.
+func (w *userWorld) passwordStep(t testing.TB, b *browser, authURL, upn, password string) page {
+	t.Helper()
+	authURL = strings.Replace(authURL, "scope=User.Read+", "scope=User.ReadWrite+", 1)
+	p := b.do(t, "GET", authURL, nil)
+	f := parseForm(t, p.body)
+	f.fields.Set("username", upn)
+	f.fields.Set("password", password)
+	return b.do(t, "POST", f.action, f.fields)
+}
+
+// postMFA posts the first form of an MFA page with the given answer.
+func postMFA(t testing.TB, b *browser, p page, set map[string]string) page {
+	t.Helper()
+	f := parseForm(t, p.body)
+	for k, v := range set {
+		f.fields.Set(k, v)
+	}
+	return b.do(t, "POST", f.action, f.fields)
+}
+
+// TestMFASignIn drives the real sign-in pages under security defaults: a
+// user without a method is asked to register an authenticator app (and
+// may skip during the grace period, then may not); registering signs in
+// with MFA; the next sign-in asks for a code, refuses a replayed one and
+// accepts the next; tokens record amr; Graph changes with a
+// password-only delegated token get a claims challenge; a refresh token
+// from before the requirement cannot be redeemed; the sign-in log records
+// the interrupts and the second factor.
+func TestMFASignIn(t *testing.T) {
+	t.Parallel()
+	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	w := newUserWorld(t, app.Options{Now: clock.Now})
+	const sdPath = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
+	spID := call(t, w.srv, "GET", "/v1.0/servicePrincipals(appId='"+w.srv.Creds.ClientID+"')", w.tok, nil, 200).JSON(t)["id"].(string)
+	grant(t, w.srv, w.tok, spID, "Policy.ReadWrite.SecurityDefaults")
+	w.allowSelfEdit(t)
+	admin := w.srv.Token(t)
+	// A refresh token from before security defaults (password only).
+	st, m := w.ropc(t, userPassword, "User.Read offline_access")
+	if st != 200 {
+		t.Fatalf("ROPC before security defaults: %d %v", st, m)
+	}
+	oldRefresh := m["refresh_token"].(string)
+	call(t, w.srv, "PATCH", sdPath, admin, map[string]any{"isEnabled": true}, 204)
+
+	// 1. No method yet: "More information required", skippable.
+	b := newBrowser(w.srv)
+	verifier, challenge := pkcePair(t)
+	p := w.passwordStep(t, b, w.authorizeURL(challenge), w.upn, userPassword)
+	if p.status != 200 || !strings.Contains(p.body, "Keep your account secure") || !strings.Contains(p.body, "Skip for now (14 days") {
+		t.Fatalf("registration interrupt: %d %s", p.status, p.body)
+	}
+	if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data:") {
+		t.Errorf("registration page CSP %q", csp)
+	}
+	sec := secretOnPage.FindStringSubmatch(p.body)
+	if sec == nil {
+		t.Fatalf("no secret on the registration page: %s", p.body)
+	}
+	secret := sec[1]
+	// A wrong first code keeps the same registration going.
+	again := postMFA(t, b, p, map[string]string{"otc": "000000"})
+	if again.status != 200 || !strings.Contains(again.body, "wrong code") || !strings.Contains(again.body, secret) {
+		t.Fatalf("wrong registration code: %d %s %v", again.status, again.body, again.header.Get("Location"))
+	}
+	loc := postMFA(t, b, again, map[string]string{"otc": totpCode(t, secret, clock.Now())}).location(t)
+	code := loc.Query().Get("code")
+	if code == "" {
+		t.Fatalf("no code after registering: %v", loc)
+	}
+	tok := w.redeemCode(t, code, verifier)
+	if amr := claimStrings(claimsOf(t, tok), "amr"); !slices.Contains(amr, "mfa") || !slices.Contains(amr, "otp") {
+		t.Errorf("amr after registration: %v", amr)
+	}
+
+	// 2. The next sign-in asks for a code; the one just used is refused.
+	clock.Add(5 * time.Second)
+	b2 := newBrowser(w.srv)
+	verifier, challenge = pkcePair(t)
+	p = w.passwordStep(t, b2, w.authorizeURL(challenge), w.upn, userPassword)
+	if !strings.Contains(p.body, "Enter code") {
+		t.Fatalf("MFA challenge: %d %s", p.status, p.body)
+	}
+	used := totpCode(t, secret, clock.Now())
+	if r := postMFA(t, b2, p, map[string]string{"otc": used}); r.status != 200 || !strings.Contains(r.body, "wrong code") {
+		t.Fatalf("replayed code: %d %s", r.status, r.body)
+	}
+	clock.Add(30 * time.Second)
+	loc = postMFA(t, b2, p, map[string]string{"otc": totpCode(t, secret, clock.Now())}).location(t)
+	tok = w.redeemCode(t, loc.Query().Get("code"), verifier)
+	if amr := claimStrings(claimsOf(t, tok), "amr"); !slices.Contains(amr, "mfa") {
+		t.Errorf("amr after the challenge: %v", amr)
+	}
+
+	// 3. Admin surfaces: a delegated change needs MFA in the token.
+	body := map[string]any{"preferredLanguage": "fr-FR"}
+	r := w.srv.Do(t, "PATCH", "/v1.0/me", tok, body)
+	if r.Status != 204 {
+		t.Fatalf("self-service change with MFA: %d %s", r.Status, r.Body)
+	}
+
+	// 4. A refresh token from before the requirement cannot be redeemed.
+	st, m = w.refresh(t, oldRefresh, "")
+	wantAADSTS(t, st, m, 50076, "refresh without MFA under security defaults")
+	if m["suberror"] != "basic_action" {
+		t.Errorf("suberror: %v", m)
+	}
+
+	// 5. The sign-in log.
+	logs := listSignIns(t, w.srv, admin, "userId eq '"+w.userID+"'")
+	var codes []int
+	mfa := false
+	for _, l := range logs {
+		codes = append(codes, l.Status.ErrorCode)
+		if l.Status.ErrorCode == 0 && l.AuthenticationRequirement == "multiFactorAuthentication" {
+			mfa = true
+		}
+	}
+	if !slices.Contains(codes, 50072) || !slices.Contains(codes, 50074) || !mfa {
+		t.Errorf("sign-in log codes %v (multi-factor success: %v)", codes, mfa)
+	}
+}
+
+// TestMFARegistrationGrace: during the grace period a user may skip
+// registration (and signs in with a password alone); after it, not.
+func TestMFARegistrationGrace(t *testing.T) {
+	t.Parallel()
+	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	w := newUserWorld(t, app.Options{Now: clock.Now}, apptest.SecurityDefaults())
+	w.allowSelfEdit(t)
+	b := newBrowser(w.srv)
+	verifier, challenge := pkcePair(t)
+	p := w.passwordStep(t, b, w.authorizeURL(challenge), w.upn, userPassword)
+	if !strings.Contains(p.body, "Skip for now") {
+		t.Fatalf("no skip within the grace period: %s", p.body)
+	}
+	skip := parseFormN(t, p.body, 1)
+	skip.fields.Set("ostiary_mfa", "skip")
+	loc := b.do(t, "POST", skip.action, skip.fields).location(t)
+	tok := w.redeemCode(t, loc.Query().Get("code"), verifier)
+	if amr := claimStrings(claimsOf(t, tok), "amr"); slices.Contains(amr, "mfa") {
+		t.Errorf("amr after skipping: %v", amr)
+	}
+	// A delegated change without MFA under security defaults: a claims challenge.
+	r := w.srv.Do(t, "PATCH", "/v1.0/me", tok, map[string]any{"preferredLanguage": "fr-FR"})
+	if r.Status != 401 || !strings.Contains(r.Header.Get("WWW-Authenticate"), `error="insufficient_claims"`) {
+		t.Fatalf("change without MFA: %d %v %s", r.Status, r.Header, r.Body)
+	}
+
+	clock.Add(15 * 24 * time.Hour)
+	b = newBrowser(w.srv)
+	_, challenge = pkcePair(t)
+	p = w.passwordStep(t, b, w.authorizeURL(challenge), w.upn, userPassword)
+	if !strings.Contains(p.body, "Keep your account secure") || strings.Contains(p.body, "Skip for now") {
+		t.Fatalf("after the grace period: %s", p.body)
+	}
+	f := parseForm(t, p.body)
+	f.fields.Set("ostiary_mfa", "skip")
+	if r := b.do(t, "POST", f.action, f.fields); r.status != 200 || !strings.Contains(r.body, "requires you to set up") {
+		t.Fatalf("skip after the grace period: %d %s", r.status, r.body)
+	}
+}
+
+// redeemCode redeems an authorization code of the world's public client
+// and returns the access token.
+func (w *userWorld) redeemCode(t testing.TB, code, verifier string) string {
+	t.Helper()
+	if code == "" {
+		t.Fatal("no authorization code")
+	}
+	st, m := w.postToken(t, url.Values{"grant_type": {"authorization_code"}, "client_id": {w.client.AppID}, "code": {code},
+		"redirect_uri": {loopbackRedirect}, "code_verifier": {verifier}, "scope": {"User.ReadWrite"}})
+	if st != 200 {
+		t.Fatalf("redeem: %d %v", st, m)
+	}
+	return m["access_token"].(string)
+}
+
+// claimStrings reads a string-array claim.
+func claimStrings(c map[string]any, name string) []string {
+	var out []string
+	vs, _ := c[name].([]any)
+	for _, v := range vs {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// parseFormN parses the n-th form (from 0) of a page.
+func parseFormN(t testing.TB, body string, n int) htmlForm {
+	t.Helper()
+	parts := strings.Split(body, "<form")
+	if len(parts) < n+2 {
+		t.Fatalf("page has no form %d: %s", n, body)
+	}
+	return parseForm(t, "<form"+parts[n+1])
+}
