@@ -59,7 +59,7 @@ const (
 type mfaView struct {
 	Page
 	Action, CSRF, Error, AppName, Username string
-	Hidden                                []field
+	Hidden                                 []field
 	// Register shows the registration step; QR is a data: URL of the
 	// QR code, Secret the key to type by hand.
 	Register          bool

@@ -95,8 +95,8 @@ type Handler struct {
 	// methods enables the second factor (mfa.go); nil signs users in with
 	// their password alone.
 	methods Methods
-	log   *slog.Logger
-	now   func() time.Time
+	log     *slog.Logger
+	now     func() time.Time
 }
 
 // New builds the handler.
