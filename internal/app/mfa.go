@@ -53,3 +53,20 @@ func (m mfaMethods) MFARequirementFor(ctx context.Context, tenantID string, user
 	}
 	return m.clients.MFARequirement(ctx, tenantID, user, has, now)
 }
+
+// SignInWithTAP implements signin.Methods: the user's usable pass, if any,
+// is tried.
+func (m mfaMethods) SignInWithTAP(ctx context.Context, tenantID, username, pass string, now time.Time) (*iam.User, bool, error) {
+	u, err := m.clients.UserByName(ctx, tenantID, username)
+	if err != nil {
+		return nil, false, nil // unknown or disabled: the password path says so, the same way
+	}
+	st, err := m.methods.Status(ctx, tenantID, u.ID)
+	if err != nil || !st.UsableTAP {
+		return nil, false, err
+	}
+	if err := m.methods.VerifyTAP(ctx, tenantID, u.ID, pass, now); err != nil {
+		return nil, true, err
+	}
+	return u, true, nil
+}

@@ -254,3 +254,42 @@ func parseFormN(t testing.TB, body string, n int) htmlForm {
 	}
 	return parseForm(t, "<form"+parts[n+1])
 }
+
+// TestTAPBootstrap: an administrator issues a one-time Temporary Access
+// Pass; the user signs in with it in place of the password (a strong
+// credential: no code is asked), registers an authenticator app, and the
+// pass does not work a second time.
+func TestTAPBootstrap(t *testing.T) {
+	t.Parallel()
+	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	w := newUserWorld(t, app.Options{Now: clock.Now}, apptest.SecurityDefaults())
+	w.allowSelfEdit(t)
+	spID := call(t, w.srv, "GET", "/v1.0/servicePrincipals(appId='"+w.srv.Creds.ClientID+"')", w.tok, nil, 200).JSON(t)["id"].(string)
+	grant(t, w.srv, w.tok, spID, "UserAuthenticationMethod.ReadWrite.All")
+	admin := w.srv.Token(t)
+	r := call(t, w.srv, "POST", "/v1.0/users/"+w.userID+"/authentication/temporaryAccessPassMethods", admin,
+		map[string]any{"isUsableOnce": true, "lifetimeInMinutes": 60}, 201).JSON(t)
+	pass, _ := r["temporaryAccessPass"].(string)
+	if pass == "" {
+		t.Fatalf("no pass in the response: %v", r)
+	}
+	b := newBrowser(w.srv)
+	verifier, challenge := pkcePair(t)
+	p := w.passwordStep(t, b, w.authorizeURL(challenge), w.upn, pass)
+	if !strings.Contains(p.body, "Keep your account secure") {
+		t.Fatalf("after the pass: %d %s", p.status, p.body)
+	}
+	secret := secretOnPage.FindStringSubmatch(p.body)[1]
+	loc := postMFA(t, b, p, map[string]string{"otc": totpCode(t, secret, clock.Now())}).location(t)
+	tok := w.redeemCode(t, loc.Query().Get("code"), verifier)
+	if amr := claimStrings(claimsOf(t, tok), "amr"); !slices.Contains(amr, "mfa") || slices.Contains(amr, "pwd") {
+		t.Errorf("amr after a pass: %v", amr)
+	}
+	// Once only.
+	b = newBrowser(w.srv)
+	_, challenge = pkcePair(t)
+	p = w.passwordStep(t, b, w.authorizeURL(challenge), w.upn, pass)
+	if !strings.Contains(p.body, "incorrect") {
+		t.Fatalf("second use of a one-time pass: %d %s", p.status, p.body)
+	}
+}

@@ -28,6 +28,9 @@ type MFARequirement struct {
 	RegisterBy time.Time
 	// Reason says why, for the sign-in log ("securityDefaults").
 	Reason string
+	// TAP: the first factor was a Temporary Access Pass, which satisfies
+	// MFA by itself (set by the sign-in pages, for the log).
+	TAP bool
 	// EmergencyAccess: the user is an emergency-access account, excluded
 	// from every interrupt that could lock it out (and flagged in the log).
 	EmergencyAccess bool
@@ -123,4 +126,29 @@ func isEmergencyAccess(r store.Reader, tenantID, userID string) (bool, error) {
 		return false, errs.Wrap(errs.Internal, err, "authn: unreadable emergency access policy")
 	}
 	return slices.ContainsFunc(p.AccountIDs, func(id string) bool { return strings.EqualFold(id, userID) }), nil
+}
+
+// UserByName returns the live, enabled user with the user principal name,
+// or errs.NotFound: for sign-in steps that precede the password (a
+// Temporary Access Pass instead of it).
+func (s *Service) UserByName(ctx context.Context, tenantID, username string) (*iam.User, error) {
+	var u iam.User
+	err := s.st.Read(ctx, func(r store.Reader) error {
+		o, err := r.GetByKey(tenantID, iam.KindUser, username)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(o.Data, &u); err != nil {
+			return errs.Wrap(errs.Internal, err, "authn: unreadable user %s", o.ID)
+		}
+		u.ID = o.ID
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if u.AccountEnabled != nil && !*u.AccountEnabled {
+		return nil, errs.E(errs.NotFound, "the account is disabled")
+	}
+	return &u, nil
 }

@@ -302,6 +302,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, ar *authzRequest
 			return nil, nil
 		}
 	}
+	if h.methods != nil {
+		u, tried, err := h.methods.SignInWithTAP(ctx, ar.tenantID, username, password, now)
+		if tried && err == nil {
+			return h.afterFirstFactor(w, r, ar, u, username, true, now)
+		}
+		// A wrong pass may be the password: that is checked next, with
+		// its own lockout (wrong passes count towards the methods' one).
+	}
 	user, err := h.dir.AuthenticatePassword(ctx, ar.tenantID, username, password, remoteIP(r), now)
 	if err != nil {
 		h.logSignIn(r, ar, user, username, now, err)

@@ -36,6 +36,11 @@ type Methods interface {
 	ResumeTOTP(ctx context.Context, tenantID, userID, enrollmentID, accountName string) (TOTPEnrollment, error)
 	// ConfirmTOTP finishes it with a first code.
 	ConfirmTOTP(ctx context.Context, tenantID, userID, enrollmentID, code string, now time.Time) error
+	// SignInWithTAP tries the secret typed in the password field as the
+	// user's Temporary Access Pass: tried is false when the user has no
+	// usable pass (the password is checked instead); user is set when the
+	// pass was right.
+	SignInWithTAP(ctx context.Context, tenantID, username, pass string, now time.Time) (user *iam.User, tried bool, err error)
 }
 
 // TOTPEnrollment is an authenticator app being registered.
@@ -74,11 +79,23 @@ type mfaView struct {
 // returns the session to continue with, or nil when it rendered an MFA page
 // (the flow continues at answerMFA).
 func (h *Handler) afterPassword(w http.ResponseWriter, r *http.Request, ar *authzRequest, user *iam.User, username string, now time.Time) (*authn.SignInSession, *authn.SignedInUser) {
+	return h.afterFirstFactor(w, r, ar, user, username, false, now)
+}
+
+// afterFirstFactor is afterPassword for a password or, with tap, a
+// Temporary Access Pass: a strong credential that satisfies MFA by itself
+// (as in Entra), so it owes no code, only the registration of a method
+// when the user has none (what a pass is for).
+func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, ar *authzRequest, user *iam.User, username string, tap bool, now time.Time) (*authn.SignInSession, *authn.SignedInUser) {
 	ctx := r.Context()
 	req, err := h.mfaRequirement(ctx, ar.tenantID, user, now)
 	if err != nil {
 		h.pageError(w, r, err)
 		return nil, nil
+	}
+	if tap {
+		req.Challenge = false
+		req.TAP = true
 	}
 	h.logSignInDetail(r, ar, user, username, now, nil, req, nil)
 	if old := h.cookie(r, sessionCookie); old != "" {
@@ -86,8 +103,15 @@ func (h *Handler) afterPassword(w http.ResponseWriter, r *http.Request, ar *auth
 			h.log.Warn("could not end the previous sign-in session", "err", err)
 		}
 	}
+	first := []string{"pwd"}
+	if tap {
+		first = []string{"tap"}
+	}
 	if !req.Required() {
-		raw, ss, err := h.dir.CreateSignInSession(ctx, ar.tenantID, user.ID, []string{"pwd"}, h.cfg.SessionLifetime, now)
+		raw, ss, err := h.dir.CreateSignInSession(ctx, ar.tenantID, user.ID, first, h.cfg.SessionLifetime, now)
+		if err == nil && tap {
+			err = h.dir.CompleteSignIn(ctx, ss, nil, h.cfg.SessionLifetime, now)
+		}
 		if err != nil {
 			h.pageError(w, r, err)
 			return nil, nil
@@ -95,7 +119,12 @@ func (h *Handler) afterPassword(w http.ResponseWriter, r *http.Request, ar *auth
 		h.setCookie(w, sessionCookie, raw, int(h.cfg.SessionLifetime/time.Second))
 		return ss, &authn.SignedInUser{User: *user}
 	}
-	raw, _, err := h.dir.CreatePendingSession(ctx, ar.tenantID, user.ID, []string{"pwd"}, now)
+	if tap {
+		// The pass was the strong credential; the registration that
+		// follows is all that is owed.
+		first = append(first, "mfa")
+	}
+	raw, _, err := h.dir.CreatePendingSession(ctx, ar.tenantID, user.ID, first, now)
 	if err != nil {
 		h.pageError(w, r, err)
 		return nil, nil
@@ -268,6 +297,10 @@ func (h *Handler) logSignInDetail(r *http.Request, ar *authzRequest, user *iam.U
 	rec := h.signInRecord(r, ar, user, username, now)
 	rec.AuthenticationRequirement = iam.SingleFactor
 	rec.AuthenticationMethodsUsed = []string{"Password"}
+	if req.TAP {
+		rec.AuthenticationRequirement = iam.MultiFactor
+		rec.AuthenticationMethodsUsed = []string{"Temporary Access Pass"}
+	}
 	rec.OstiaryEmergencyAccess = req.EmergencyAccess
 	switch {
 	case err != nil:
