@@ -211,6 +211,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	pages.Register(mux)
 	pages.RegisterDeviceLogin(mux, clients)
 	pages.RegisterAdminConsent(mux)
+	pages.EnableSecurityInfo(mux, mfa)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/ostiary/ostiary/internal/authmethods"
@@ -69,4 +70,41 @@ func (m mfaMethods) SignInWithTAP(ctx context.Context, tenantID, username, pass 
 		return nil, true, err
 	}
 	return u, true, nil
+}
+
+// ListMethods implements signin.SecurityInfo.
+func (m mfaMethods) ListMethods(ctx context.Context, c *iam.Caller, userID string) ([]signin.MethodInfo, error) {
+	ms, err := m.methods.List(ctx, c, userID, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]signin.MethodInfo, 0, len(ms))
+	for _, x := range ms {
+		var doc struct {
+			DisplayName     string    `json:"displayName"`
+			CreatedDateTime time.Time `json:"createdDateTime"`
+		}
+		_ = json.Unmarshal(x.Data, &doc)
+		info := signin.MethodInfo{ID: x.ID, Type: string(x.Type), Added: doc.CreatedDateTime, Removable: x.Type != authmethods.TypePassword}
+		switch x.Type {
+		case authmethods.TypePassword:
+			info.Name = "Password"
+		case authmethods.TypeSoftwareOath:
+			info.Name = "Authenticator app"
+		case authmethods.TypeFido2:
+			info.Name = "Passkey"
+			if doc.DisplayName != "" {
+				info.Name += " (" + doc.DisplayName + ")"
+			}
+		case authmethods.TypeTAP:
+			info.Name = "Temporary Access Pass"
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// DeleteMethod implements signin.SecurityInfo.
+func (m mfaMethods) DeleteMethod(ctx context.Context, c *iam.Caller, userID, methodType, id string) error {
+	return m.methods.Delete(ctx, c, userID, authmethods.Type(methodType), id)
 }

@@ -293,3 +293,51 @@ func TestTAPBootstrap(t *testing.T) {
 		t.Fatalf("second use of a one-time pass: %d %s", p.status, p.body)
 	}
 }
+
+// TestMySecurityInfo: a user signs in to /mysecurityinfo (registering an
+// authenticator app, as security defaults ask), sees their methods, adds a
+// second app and removes one; once the second factor is older than ten
+// minutes a change asks for a code first.
+func TestMySecurityInfo(t *testing.T) {
+	t.Parallel()
+	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	w := newUserWorld(t, app.Options{Now: clock.Now}, apptest.SecurityDefaults())
+	b := newBrowser(w.srv)
+	p := b.do(t, "GET", "/mysecurityinfo", nil)
+	f := parseForm(t, p.body)
+	if f.action != "/mysecurityinfo" {
+		t.Fatalf("sign-in form posts to %q", f.action)
+	}
+	f.fields.Set("username", w.upn)
+	f.fields.Set("password", userPassword)
+	p = b.do(t, "POST", f.action, f.fields)
+	secret := secretOnPage.FindStringSubmatch(p.body)
+	if secret == nil {
+		t.Fatalf("registration at sign-in: %s", p.body)
+	}
+	p = postMFA(t, b, p, map[string]string{"otc": totpCode(t, secret[1], clock.Now())})
+	if p.status != 200 || !strings.Contains(p.body, "Security info") || strings.Count(p.body, "Authenticator app<") != 1 {
+		t.Fatalf("security info after signing in: %d %s", p.status, p.body)
+	}
+	// Add a second app.
+	p = b.do(t, "POST", "/mysecurityinfo", url.Values{"csrf_token": {parseForm(t, p.body).fields.Get("csrf_token")}, "ostiary_change": {"add-totp"}})
+	second := secretOnPage.FindStringSubmatch(p.body)
+	if second == nil || second[1] == secret[1] {
+		t.Fatalf("adding an app: %s", p.body)
+	}
+	p = postMFA(t, b, p, map[string]string{"new_otc": totpCode(t, second[1], clock.Now())})
+	if !strings.Contains(p.body, "Authenticator app added.") || strings.Count(p.body, "Authenticator app<") != 2 {
+		t.Fatalf("after adding: %s", p.body)
+	}
+	// Eleven minutes on, removing one asks for a code first.
+	clock.Add(11 * time.Minute)
+	del := parseFormN(t, p.body, 1) // the first Remove button (the password has none)
+	p = b.do(t, "POST", del.action, del.fields)
+	if !strings.Contains(p.body, "Verify your identity first") {
+		t.Fatalf("stale MFA: %s", p.body)
+	}
+	p = postMFA(t, b, p, map[string]string{"otc": totpCode(t, second[1], clock.Now())})
+	if !strings.Contains(p.body, "Method removed.") || strings.Count(p.body, "Authenticator app<") != 1 {
+		t.Fatalf("after removing: %s", p.body)
+	}
+}

@@ -29,6 +29,9 @@ type authzRequest struct {
 	// action is the sign-in form's target: "" for the authorize endpoint,
 	// the adminconsent endpoint's own path there (adminconsent.go).
 	action string
+	// selfService marks a sign-in to Ostiary's own pages (My Security
+	// Info): no client, no redirect.
+	selfService bool
 }
 
 // authzError is a failure of an authorize request: shown on a page when
@@ -293,13 +296,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, ar *authzRequest
 			return nil, nil
 		}
 		ar.tenantID = t.ID
-		if err := h.checkClient(ctx, ar); err != nil {
-			h.pageError(w, r, err)
-			return nil, nil
-		}
-		if err := h.checkProtocol(ar); err != nil {
-			h.redirectError(w, r, ar, err)
-			return nil, nil
+		if !ar.selfService {
+			if err := h.checkClient(ctx, ar); err != nil {
+				h.pageError(w, r, err)
+				return nil, nil
+			}
+			if err := h.checkProtocol(ar); err != nil {
+				h.redirectError(w, r, ar, err)
+				return nil, nil
+			}
 		}
 	}
 	if h.methods != nil {

@@ -211,7 +211,9 @@ func (h *Handler) answerMFA(w http.ResponseWriter, r *http.Request, ar *authzReq
 		h.showLogin(w, r, ar, "", msgMFAExpired, http.StatusOK)
 		return nil, nil
 	}
-	if ar.tenantID == "" {
+	if ar.tenantID == "" && ar.selfService {
+		ar.tenantID = ss.TenantID
+	} else if ar.tenantID == "" {
 		ar.tenantID = ss.TenantID
 		if err := h.checkClient(ctx, ar); err != nil {
 			h.pageError(w, r, err)

@@ -95,6 +95,8 @@ type Handler struct {
 	// methods enables the second factor (mfa.go); nil signs users in with
 	// their password alone.
 	methods Methods
+	// securityInfo enables My Security Info (securityinfo.go).
+	securityInfo SecurityInfo
 	log     *slog.Logger
 	now     func() time.Time
 }
