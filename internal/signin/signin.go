@@ -97,8 +97,8 @@ type Handler struct {
 	methods Methods
 	// securityInfo enables My Security Info (securityinfo.go).
 	securityInfo SecurityInfo
-	log     *slog.Logger
-	now     func() time.Time
+	log          *slog.Logger
+	now          func() time.Time
 }
 
 // New builds the handler.
