@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/url"
 	"regexp"
 	"slices"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/ostiary/ostiary/internal/app"
 	"github.com/ostiary/ostiary/internal/app/apptest"
+	"github.com/ostiary/ostiary/internal/iam"
+	"github.com/ostiary/ostiary/internal/store"
 )
 
 // testClock is a settable clock for the server (app.Options.Now).
@@ -339,5 +343,37 @@ func TestMySecurityInfo(t *testing.T) {
 	p = postMFA(t, b, p, map[string]string{"otc": totpCode(t, second[1], clock.Now())})
 	if !strings.Contains(p.body, "Method removed.") || strings.Count(p.body, "Authenticator app<") != 1 {
 		t.Fatalf("after removing: %s", p.body)
+	}
+}
+
+// TestEmergencyAccessSignIn: an account listed in the emergency-access
+// policy is not interrupted under security defaults, and its sign-in is
+// flagged in the log. (Listing it through Graph needs a passkey, which
+// WebAuthn cannot register on an IP-address host such as the test
+// server's; the policy is written to the store directly, and its Graph
+// rules are tested in internal/authmethods.)
+func TestEmergencyAccessSignIn(t *testing.T) {
+	t.Parallel()
+	w := newUserWorld(t, app.Options{}, apptest.SecurityDefaults())
+	w.allowSelfEdit(t)
+	p := iam.DefaultEmergencyAccessPolicy()
+	p.AccountIDs = []string{w.userID}
+	data, _ := json.Marshal(p)
+	err := w.srv.App.Store().Write(context.Background(), func(wr store.Writer) error {
+		return wr.Insert(store.Object{TenantID: w.srv.Creds.TenantID, Kind: iam.KindEmergencyAccessPolicy, ID: p.ID,
+			CreatedAt: time.Now(), Data: data})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(w.srv)
+	_, challenge := pkcePair(t)
+	loc := w.passwordStep(t, b, w.authorizeURL(challenge), w.upn, userPassword).location(t)
+	if loc.Query().Get("code") == "" {
+		t.Fatalf("emergency account was interrupted: %v", loc)
+	}
+	r := call(t, w.srv, "GET", "/v1.0/auditLogs/signIns?$filter="+url.QueryEscape("userId eq '"+w.userID+"'"), w.tok, nil, 200)
+	if !strings.Contains(string(r.Body), `"ostiaryEmergencyAccess":true`) {
+		t.Errorf("sign-in not flagged: %s", r.Body)
 	}
 }
