@@ -34,6 +34,10 @@ type ResourceGrant struct {
 	// AccessTokenVersion is the resource app's requestedAccessTokenVersion
 	// (0 when unset, which means v1).
 	AccessTokenVersion int
+	// GroupClaims is the resource app's groupMembershipClaims: which
+	// groups its access tokens carry ("", "None", "SecurityGroup", "All",
+	// "DirectoryRole", "ApplicationGroup").
+	GroupClaims string
 	// Roles are the values of the enabled app roles the client holds, sorted.
 	Roles []string
 }
@@ -79,7 +83,7 @@ func (s *Service) GrantedAppRoles(ctx context.Context, tenantID, clientSPID, res
 	}
 	g := &ResourceGrant{
 		ServicePrincipalID: res.spID, AppID: res.appID, DisplayName: res.displayName,
-		Identifier: res.identifier, ByAppID: res.byAppID, AccessTokenVersion: res.version,
+		Identifier: res.identifier, ByAppID: res.byAppID, AccessTokenVersion: res.version, GroupClaims: res.groupClaims,
 	}
 	for _, l := range links {
 		if l.SourceID != clientSPID || l.TargetID != res.spID {
@@ -111,6 +115,7 @@ type resolvedResource struct {
 	spID, appID, displayName, identifier string
 	byAppID, enabled                     bool
 	version                              int
+	groupClaims                          string
 	// roles maps an app role id to its value, for enabled roles with a
 	// value; nil for Graph, whose roles come from graphperms.
 	roles map[string]string
@@ -203,12 +208,16 @@ func resolveResource(r store.Reader, tenantID, name string) (*resolvedResource, 
 			API *struct {
 				RequestedAccessTokenVersion *int `json:"requestedAccessTokenVersion"`
 			} `json:"api"`
+			GroupMembershipClaims *string `json:"groupMembershipClaims"`
 		}
 		if err := json.Unmarshal(app.Data, &a); err != nil {
 			return nil, errs.Wrap(errs.Internal, err, "authn: unreadable application %s", app.ID)
 		}
 		if a.API != nil && a.API.RequestedAccessTokenVersion != nil {
 			res.version = *a.API.RequestedAccessTokenVersion
+		}
+		if a.GroupMembershipClaims != nil {
+			res.groupClaims = *a.GroupMembershipClaims
 		}
 	case !errs.Is(err, errs.NotFound):
 		return nil, err

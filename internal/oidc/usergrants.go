@@ -22,6 +22,7 @@ type Users interface {
 	DelegatedScopes(ctx context.Context, tenantID, clientSPID, userID, resource string) (*authn.DelegatedGrant, error)
 	UserWids(ctx context.Context, tenantID, userID string) ([]string, error)
 	LoadUser(ctx context.Context, tenantID, userID string, issued time.Time) (*authn.SignedInUser, error)
+	GroupClaims(ctx context.Context, tenantID, userID, setting string) ([]string, bool, error)
 	IssueRefreshToken(ctx context.Context, rt authn.RefreshToken, now time.Time) (string, error)
 	CheckRefreshToken(ctx context.Context, tenantID, clientAppID, raw string, now time.Time) (*authn.RefreshToken, error)
 	RotateRefreshToken(ctx context.Context, rt *authn.RefreshToken, scopes []string, now time.Time) (string, error)
@@ -149,18 +150,29 @@ func (h *Handler) issueUserTokens(ctx context.Context, req *tokenRequest, ut *us
 	scp = grantedOIDCScopes(scp, ut.scope, grant)
 	info := tokens.UserInfo{ID: ut.user.ID, UserPrincipalName: ut.user.UserPrincipalName, DisplayName: deref(ut.user.DisplayName),
 		GivenName: deref(ut.user.GivenName), Surname: deref(ut.user.Surname), Mail: deref(ut.user.Mail)}
+	// Group claims: the resource app's setting for the access token, the
+	// client app's for the ID token (groupMembershipClaims).
+	groups, overage, err := h.deps.Users.GroupClaims(ctx, ut.tenantID, ut.user.ID, grant.GroupClaims)
+	if err != nil {
+		return nil, err
+	}
 	at, err := h.deps.UserTokens.IssueUserToken(tokens.UserTokenRequest{
 		TenantID: ut.tenantID, ClientAppID: ut.client.Application.AppID, ClientAuth: ut.clientAuth,
 		Resource: tokens.Resource{AppID: grant.AppID, Identifier: grant.Identifier, AccessTokenVersion: grant.AccessTokenVersion},
-		User:     info, Scopes: scp, Wids: ut.wids, AMR: ut.methods(), Now: req.now,
+		User:     info, Scopes: scp, Wids: ut.wids, AMR: ut.methods(), Groups: groups, GroupsOverage: overage, Now: req.now,
 	})
 	if err != nil {
 		return nil, err
 	}
 	resp := &tokenResponse{TokenType: "Bearer", Scope: strings.Join(echo, " "), ExpiresIn: at.ExpiresIn, ExtExpiresIn: at.ExpiresIn, AccessToken: at.Raw}
 	if ut.scope.oidc["openid"] {
+		idGroups, idOverage, err := h.deps.Users.GroupClaims(ctx, ut.tenantID, ut.user.ID, deref(ut.client.Application.GroupMembershipClaims))
+		if err != nil {
+			return nil, err
+		}
 		id, err := h.deps.UserTokens.IssueIDToken(tokens.IDTokenRequest{TenantID: ut.tenantID, ClientAppID: ut.client.Application.AppID,
-			User: info, Email: ut.scope.oidc["email"], Nonce: req.form.Get("nonce"), AuthTime: ut.authTime, SessionID: ut.sessionID, Now: req.now})
+			User: info, Email: ut.scope.oidc["email"], Nonce: req.form.Get("nonce"), AuthTime: ut.authTime, SessionID: ut.sessionID,
+			Groups: idGroups, GroupsOverage: idOverage, Now: req.now})
 		if err != nil {
 			return nil, err
 		}

@@ -37,7 +37,12 @@ type UserTokenRequest struct {
 	Wids []string
 	// AMR lists the authentication methods ("pwd").
 	AMR []string
-	Now time.Time
+	// Groups are the group claims the resource app asked for
+	// (groupMembershipClaims); GroupsOverage replaces them with Entra's
+	// overage indicator when there were too many.
+	Groups        []string
+	GroupsOverage bool
+	Now           time.Time
 }
 
 // IDTokenRequest describes an ID token (always v2.0).
@@ -55,7 +60,11 @@ type IDTokenRequest struct {
 	// SessionID, when set, is the sid claim: the browser session the token
 	// came from, which front-channel logout names.
 	SessionID string
-	Now       time.Time
+	// Groups and GroupsOverage: the client app's group claims, as in
+	// UserTokenRequest.
+	Groups        []string
+	GroupsOverage bool
+	Now           time.Time
 }
 
 // idTokenLifetime is Entra's ID token lifetime.
@@ -97,6 +106,28 @@ type userClaims struct {
 	UTI        string   `json:"uti"`
 	Ver        string   `json:"ver"`
 	Wids       []string `json:"wids,omitempty"`
+	groupClaims
+}
+
+// groupClaims are the groups claim or, past the limit, Entra's overage
+// indicator: _claim_names points the groups claim at a source whose
+// endpoint lists them (Graph's getMemberObjects for the user).
+type groupClaims struct {
+	Groups       []string               `json:"groups,omitempty"`
+	ClaimNames   map[string]string      `json:"_claim_names,omitempty"`
+	ClaimSources map[string]claimSource `json:"_claim_sources,omitempty"`
+}
+
+type claimSource struct {
+	Endpoint string `json:"endpoint"`
+}
+
+func newGroupClaims(userID string, groups []string, overage bool) groupClaims {
+	if overage {
+		return groupClaims{ClaimNames: map[string]string{"groups": "src1"},
+			ClaimSources: map[string]claimSource{"src1": {Endpoint: iam.MicrosoftGraphResource + "/v1.0/users/" + userID + "/getMemberObjects"}}}
+	}
+	return groupClaims{Groups: groups}
 }
 
 // IssueUserToken signs a delegated access token. Microsoft Graph gets
@@ -123,6 +154,7 @@ func (i *Issuer) IssueUserToken(req UserTokenRequest) (Token, error) {
 		Iss: IssuerFor(i.publicURL, tid), Iat: now.Unix(), Nbf: now.Unix(), Exp: exp.Unix(),
 		IDTyp: "user", Name: req.User.DisplayName, OID: req.User.ID, Scp: strings.Join(req.Scopes, " "),
 		Sub: PairwiseSubject(req.ClientAppID, req.User.ID), TID: tid, UTI: uti, Wids: slices.Compact(wids),
+		groupClaims: newGroupClaims(req.User.ID, req.Groups, req.GroupsOverage),
 	}
 	res := req.Resource
 	if res.AccessTokenVersion == 2 && !strings.EqualFold(res.AppID, iam.MicrosoftGraphAppID) {
@@ -166,6 +198,7 @@ type idClaims struct {
 	TID      string `json:"tid"`
 	UTI      string `json:"uti"`
 	Ver      string `json:"ver"`
+	groupClaims
 }
 
 // IssueIDToken signs a v2.0 ID token for the client.
@@ -188,6 +221,7 @@ func (i *Issuer) IssueIDToken(req IDTokenRequest) (Token, error) {
 		Aud: strings.ToLower(req.ClientAppID), Iss: IssuerFor(i.publicURL, tid), Iat: now.Unix(), Nbf: now.Unix(), Exp: exp.Unix(),
 		Name: req.User.DisplayName, Nonce: req.Nonce, OID: req.User.ID, PrefUser: req.User.UserPrincipalName,
 		Sub: PairwiseSubject(req.ClientAppID, req.User.ID), TID: tid, UTI: uti, Ver: "2.0",
+		groupClaims: newGroupClaims(req.User.ID, req.Groups, req.GroupsOverage),
 	}
 	if req.Email {
 		c.Email = req.User.Mail

@@ -105,8 +105,9 @@ func Open(path string) (*sqlstore.DB, error) {
 		// retryable; one more try is plenty.
 		MaxAttempts: 2,
 		// modernc.org/sqlite compiles every statement text anew; the hot
-		// reads are a few fixed texts.
-		CacheReadStatements: true,
+		// reads and writes are a few fixed texts.
+		CacheReadStatements:  true,
+		CacheWriteStatements: true,
 	}), nil
 }
 

@@ -49,6 +49,8 @@ type Config struct {
 	// CacheReadStatements prepares read statements once per connection
 	// (see stmtCache); worth it where compiling a statement is costly.
 	CacheReadStatements bool
+	// CacheWriteStatements does the same for write transactions.
+	CacheWriteStatements bool
 }
 
 // DB is a store.Store over database/sql.
@@ -59,8 +61,9 @@ type DB struct {
 	readTx      sql.TxOptions
 	migrations  fs.FS
 	maxAttempts int
-	// stmts caches prepared read statements (nil: none are cached).
-	stmts *stmtCache
+	// stmts caches prepared read statements, wstmts write transactions'
+	// statements (nil: none are cached).
+	stmts, wstmts *stmtCache
 }
 
 var _ store.Store = (*DB)(nil)
@@ -81,6 +84,9 @@ func New(c Config) *DB {
 	}
 	if c.CacheReadStatements {
 		db.stmts = newStmtCache(c.Read)
+	}
+	if c.CacheWriteStatements {
+		db.wstmts = newStmtCache(c.Write)
 	}
 	return db
 }
@@ -109,7 +115,13 @@ func (db *DB) Read(ctx context.Context, fn func(store.Reader) error) error {
 // until its context ends.
 func (db *DB) Write(ctx context.Context, fn func(store.Writer) error) error {
 	for attempt := 1; ; attempt++ {
-		err := db.run(ctx, db.write, db.writeTx, func(t *tx) error { return fn(t) })
+		if db.wstmts != nil {
+			db.wstmts.prepareWanted(ctx)
+		}
+		err := db.run(ctx, db.write, db.writeTx, func(t *tx) error {
+			t.stmts = db.wstmts
+			return fn(t)
+		})
 		if err == nil || attempt >= db.maxAttempts || !db.d.IsRetryable(err) {
 			return err
 		}
@@ -216,6 +228,9 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	if db.stmts != nil {
 		db.stmts.close()
+	}
+	if db.wstmts != nil {
+		db.wstmts.close()
 	}
 	err := db.write.Close()
 	if db.read != db.write {

@@ -19,7 +19,8 @@ type tx struct {
 	d   Dialect
 	ctx context.Context
 	tx  *sql.Tx
-	// stmts is set for read transactions on a store that caches statements.
+	// stmts is set on a store that caches the statements of this kind of
+	// transaction.
 	stmts *stmtCache
 }
 
@@ -28,7 +29,7 @@ var _ store.Writer = (*tx)(nil)
 func (t *tx) wrap(err error, msg string) error { return t.db.wrap(err, msg) }
 
 func (t *tx) exec(b *builder, msg string) (int64, error) {
-	res, err := t.tx.ExecContext(t.ctx, b.String(), b.args...)
+	res, err := t.execText(b.String(), b.args...)
 	if err != nil {
 		return 0, t.wrap(err, msg)
 	}
