@@ -134,14 +134,7 @@ func adminCmd(cfg *config.Config) *cobra.Command {
 		Long: "Runs against the server's own store (stop the server first on SQLite). It resets the password of a\n" +
 			"Global Administrator, re-enabling the account, or creates a new one if none is left, and prints it once.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, cfg, func(ctx context.Context, a *app.App) error {
-				if tenantID == "" {
-					id, err := a.SoleTenant(ctx)
-					if err != nil {
-						return err
-					}
-					tenantID = id
-				}
+			return withTenant(cmd, cfg, &tenantID, func(ctx context.Context, a *app.App) error {
 				upn, pw, err := a.Directory().RecoverAdmin(ctx, tenantID)
 				if err != nil {
 					return err
@@ -173,6 +166,21 @@ func withApp(cmd *cobra.Command, cfg *config.Config, fn func(ctx context.Context
 	return fn(ctx, a)
 }
 
+// withTenant is withApp for commands about one tenant: --tenant, or the
+// store's only tenant when the flag is empty.
+func withTenant(cmd *cobra.Command, cfg *config.Config, tenantID *string, fn func(ctx context.Context, a *app.App) error) error {
+	return withApp(cmd, cfg, func(ctx context.Context, a *app.App) error {
+		if *tenantID == "" {
+			id, err := a.SoleTenant(ctx)
+			if err != nil {
+				return err
+			}
+			*tenantID = id
+		}
+		return fn(ctx, a)
+	})
+}
+
 func accessCmd(cfg *config.Config) *cobra.Command {
 	var tenantID string
 	var q directory.AccessQuestion
@@ -185,14 +193,7 @@ func accessCmd(cfg *config.Config) *cobra.Command {
 			"The online equivalent is POST /ostiary/v1/access/explain.",
 		Example: "  ostiary access explain --principal <user-id> --action microsoft.directory/users/password/update --target <user-id>",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, cfg, func(ctx context.Context, a *app.App) error {
-				if tenantID == "" {
-					id, err := a.SoleTenant(ctx)
-					if err != nil {
-						return err
-					}
-					tenantID = id
-				}
+			return withTenant(cmd, cfg, &tenantID, func(ctx context.Context, a *app.App) error {
 				ans, err := a.Directory().ExplainAccess(ctx, iam.System(tenantID), q)
 				if err != nil {
 					return err
@@ -243,14 +244,7 @@ func mfaCmd(cfg *config.Config) *cobra.Command {
 			"The online equivalent is GET /v1.0/reports/authenticationMethods/userRegistrationDetails?$filter=isMfaCapable eq false.",
 		Example: "  ostiary mfa unregistered --tenant <tenant-id>",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, cfg, func(ctx context.Context, a *app.App) error {
-				if tenantID == "" {
-					id, err := a.SoleTenant(ctx)
-					if err != nil {
-						return err
-					}
-					tenantID = id
-				}
+			return withTenant(cmd, cfg, &tenantID, func(ctx context.Context, a *app.App) error {
 				rows, err := a.AuthMethods().MFAUnregistered(ctx, tenantID)
 				if err != nil {
 					return err

@@ -206,26 +206,15 @@ func (s *Service) RecordSessionApp(ctx context.Context, ss *SignInSession, appID
 	if ss == nil || ss.hash == "" || slices.Contains(ss.Apps, appID) {
 		return nil
 	}
-	err := s.st.Write(ctx, func(w store.Writer) error {
-		o, err := w.Get(ss.TenantID, iam.KindSignInSession, ss.hash)
-		if err != nil {
-			return err
-		}
-		var d sessionDoc
-		if err := json.Unmarshal(o.Data, &d); err != nil {
-			return errs.Wrap(errs.Internal, err, "authn: unreadable session")
-		}
+	err := s.updateSession(ctx, ss, func(d *sessionDoc) bool {
 		if slices.Contains(d.Apps, appID) {
-			return nil
+			return false
 		}
 		d.Apps = append(d.Apps, appID)
 		if len(d.Apps) > maxSessionApps {
 			d.Apps = d.Apps[len(d.Apps)-maxSessionApps:]
 		}
-		if o.Data, err = json.Marshal(d); err != nil {
-			return errs.Wrap(errs.Internal, err, "authn: encode session")
-		}
-		return w.Update(o)
+		return true
 	})
 	if errs.Is(err, errs.NotFound) {
 		return nil
@@ -258,15 +247,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, ss *SignInSession, amr []s
 	if ss == nil || ss.hash == "" {
 		return errs.E(errs.Invalid, "no session to complete")
 	}
-	return s.st.Write(ctx, func(w store.Writer) error {
-		o, err := w.Get(ss.TenantID, iam.KindSignInSession, ss.hash)
-		if err != nil {
-			return err
-		}
-		var d sessionDoc
-		if err := json.Unmarshal(o.Data, &d); err != nil {
-			return errs.Wrap(errs.Internal, err, "authn: unreadable session")
-		}
+	return s.updateSession(ctx, ss, func(d *sessionDoc) bool {
 		for _, m := range append(slices.Clone(amr), "mfa") {
 			if !slices.Contains(d.AMR, m) {
 				d.AMR = append(d.AMR, m)
@@ -276,11 +257,8 @@ func (s *Service) CompleteSignIn(ctx context.Context, ss *SignInSession, amr []s
 		if d.Pending {
 			d.Pending, d.ExpiresAt = false, now.Add(lifetime).UTC()
 		}
-		if o.Data, err = json.Marshal(d); err != nil {
-			return errs.Wrap(errs.Internal, err, "authn: encode session")
-		}
 		ss.AMR, ss.MFAAt, ss.Pending, ss.ExpiresAt = d.AMR, d.MFAAt, d.Pending, d.ExpiresAt
-		return w.Update(o)
+		return true
 	})
 }
 
@@ -290,6 +268,16 @@ func (s *Service) ActivateSession(ctx context.Context, ss *SignInSession, lifeti
 	if ss == nil || ss.hash == "" || !ss.Pending {
 		return errs.E(errs.Invalid, "no pending sign-in to activate")
 	}
+	return s.updateSession(ctx, ss, func(d *sessionDoc) bool {
+		d.Pending, d.ExpiresAt = false, now.Add(lifetime).UTC()
+		ss.Pending, ss.ExpiresAt = false, d.ExpiresAt
+		return true
+	})
+}
+
+// updateSession applies change to the stored session of ss in one write;
+// change reports whether it changed anything worth writing.
+func (s *Service) updateSession(ctx context.Context, ss *SignInSession, change func(*sessionDoc) bool) error {
 	return s.st.Write(ctx, func(w store.Writer) error {
 		o, err := w.Get(ss.TenantID, iam.KindSignInSession, ss.hash)
 		if err != nil {
@@ -299,11 +287,12 @@ func (s *Service) ActivateSession(ctx context.Context, ss *SignInSession, lifeti
 		if err := json.Unmarshal(o.Data, &d); err != nil {
 			return errs.Wrap(errs.Internal, err, "authn: unreadable session")
 		}
-		d.Pending, d.ExpiresAt = false, now.Add(lifetime).UTC()
+		if !change(&d) {
+			return nil
+		}
 		if o.Data, err = json.Marshal(d); err != nil {
 			return errs.Wrap(errs.Internal, err, "authn: encode session")
 		}
-		ss.Pending, ss.ExpiresAt = false, d.ExpiresAt
 		return w.Update(o)
 	})
 }

@@ -32,30 +32,6 @@ func (s *Server) authMethodRoutes() {
 	}
 	rt.add("POST", "users/{id}/authentication/"+authmethods.TypeTAP.Collection(), s.issueTAP)
 
-	// The Ostiary extension singleton listing emergency-access accounts.
-	const emergency = "policies/ostiaryEmergencyAccessPolicy"
-	rt.add("GET", emergency, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		p, err := s.methods.GetEmergencyAccessPolicy(r.Context(), rc.caller)
-		if err != nil {
-			return err
-		}
-		it, err := itemOf("", p)
-		if err != nil {
-			return err
-		}
-		return s.writeEntity(w, rc, http.StatusOK, emergency, it, &view{})
-	})
-	rt.add("PATCH", emergency, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		if err := s.methods.UpdateEmergencyAccessPolicy(r.Context(), rc.caller, body); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
-
 	const report = "reports/authenticationMethods/userRegistrationDetails"
 	rt.add("GET", report, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		req, err := parse(r, odata.UserRegistrationDetailsSchema)

@@ -52,7 +52,6 @@ func New(dir *directory.Service, methods *authmethods.Service, verifier TokenVer
 	s.directoryRoutes()
 	s.domainRoutes()
 	s.policyRoutes()
-	s.legacyAuthRoutes()
 	s.roleRoutes()
 	s.authMethodRoutes()
 	return s
