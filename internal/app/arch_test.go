@@ -43,6 +43,9 @@ var allowed = map[string][]string{
 	"audit":           {"store", "errs", "iam"},
 	"access":          {"authz", "rbac", "store", "errs", "iam", "query"},
 
+	// Test support: a software passkey authenticator (no project imports).
+	"authmethods/webauthntest": {},
+
 	// Store contract and its implementations.
 	"store":                 {"errs", "iam", "query"},
 	"store/sqlstore":        {"store", "errs", "iam", "query"},

@@ -81,8 +81,13 @@ func (b *browser) do(t testing.TB, method, u string, form url.Values) page {
 	return p
 }
 
-// checkPageSecurity: every page has the strict CSP and no script or
-// inline style.
+// passkeyScriptTag is the one script a page may have: the same-origin
+// passkey script, on pages that offer a passkey.
+const passkeyScriptTag = `<script src="/static/signin/passkey.js" defer></script>`
+
+// checkPageSecurity: every page has the strict CSP and no inline script
+// or style. A page that offers a passkey loads the passkey script, and
+// only such a page has `script-src 'self'`, and nothing more, in its CSP.
 func checkPageSecurity(t testing.TB, p page) {
 	t.Helper()
 	csp := p.header.Get("Content-Security-Policy")
@@ -91,12 +96,26 @@ func checkPageSecurity(t testing.TB, p page) {
 			t.Errorf("CSP %q lacks %q", csp, want)
 		}
 	}
-	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "script-src") {
-		t.Errorf("CSP allows scripts: %q", csp)
+	if strings.Contains(csp, "unsafe-") || strings.Contains(csp, "strict-dynamic") {
+		t.Errorf("CSP allows unsafe scripts: %q", csp)
+	}
+	scripts := false
+	for _, d := range strings.Split(csp, ";") {
+		if d = strings.TrimSpace(d); strings.HasPrefix(d, "script-src") {
+			if d != "script-src 'self'" {
+				t.Errorf("CSP allows scripts other than this host's: %q", csp)
+			}
+			scripts = true
+		}
 	}
 	low := strings.ToLower(p.body)
-	if strings.Contains(low, "<script") || strings.Contains(low, " style=") || strings.Contains(low, "<style") || strings.Contains(low, "javascript:") {
-		t.Errorf("page has script or inline style: %s", p.body)
+	tags := strings.Count(low, passkeyScriptTag)
+	if tags > 1 || scripts != (tags == 1) {
+		t.Errorf("script-src 'self' in the CSP (%v) but %d passkey script tags: %q %s", scripts, tags, csp, p.body)
+	}
+	rest := strings.ReplaceAll(low, passkeyScriptTag, "")
+	if strings.Contains(rest, "<script") || strings.Contains(low, " style=") || strings.Contains(low, "<style") || strings.Contains(low, "javascript:") {
+		t.Errorf("page has inline script or style: %s", p.body)
 	}
 	if p.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("page is cacheable: %v", p.header)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ostiary/ostiary/internal/authmethods"
 	"github.com/ostiary/ostiary/internal/authn"
+	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/iam"
 	"github.com/ostiary/ostiary/internal/signin"
 )
@@ -19,12 +20,19 @@ type mfaMethods struct {
 	clients *authn.Service
 }
 
-// HasMFAMethod: an authenticator app, the second factor the pages offer.
-// A user whose only method is a passkey signs in with it instead of a
-// password (passwordless), so it is not asked for here.
-func (m mfaMethods) HasMFAMethod(ctx context.Context, tenantID, userID string) (bool, error) {
+// SecondFactors implements signin.Methods: an authenticator app, and a
+// passkey where the server offers passkeys (a passkey registered under
+// another public host cannot be used here).
+func (m mfaMethods) SecondFactors(ctx context.Context, tenantID, userID string) (signin.SecondFactors, error) {
 	st, err := m.methods.Status(ctx, tenantID, userID)
-	return st.HasTOTP, err
+	return signin.SecondFactors{TOTP: st.HasTOTP, Passkey: st.HasPasskey && m.methods.PasskeysAvailable()}, err
+}
+
+// HasMFAMethod reports whether the user has a second factor that works
+// here (SecondFactors): what security defaults ask of the sign-in.
+func (m mfaMethods) HasMFAMethod(ctx context.Context, tenantID, userID string) (bool, error) {
+	f, err := m.SecondFactors(ctx, tenantID, userID)
+	return f.Any(), err
 }
 
 func (m mfaMethods) VerifyTOTP(ctx context.Context, tenantID, userID, code string, now time.Time) error {
@@ -70,6 +78,48 @@ func (m mfaMethods) SignInWithTAP(ctx context.Context, tenantID, username, pass 
 		return nil, true, err
 	}
 	return u, true, nil
+}
+
+// PasskeysAvailable implements signin.Passkeys.
+func (m mfaMethods) PasskeysAvailable() bool { return m.methods.PasskeysAvailable() }
+
+// BeginPasskeyLogin implements signin.Passkeys.
+func (m mfaMethods) BeginPasskeyLogin(ctx context.Context, tenantID, userID string) (signin.PasskeyCeremony, error) {
+	opts, handle, err := m.methods.BeginPasskeyLogin(ctx, tenantID, userID)
+	return signin.PasskeyCeremony{Options: string(opts), Handle: string(handle)}, err
+}
+
+// FinishPasskeyLogin implements signin.Passkeys: the passkey's user must
+// exist and be enabled (AADSTS50057 otherwise).
+func (m mfaMethods) FinishPasskeyLogin(ctx context.Context, tenantID, handle, response string) (*iam.User, error) {
+	userID, err := m.methods.FinishPasskeyLogin(ctx, tenantID, []byte(handle), []byte(response))
+	if e := errs.As(err); err != nil && e.Code == "" && (e.Kind == errs.Invalid || e.Kind == errs.NotFound) {
+		// A spent, expired or foreign ceremony, a malformed answer: a
+		// failed strong authentication, as the page and the log say.
+		f := errs.E(errs.Unauthenticated, "%s", e.Message).WithCode("AADSTS500121")
+		f.Cause = err
+		return nil, f
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := m.clients.LoadUser(ctx, tenantID, userID, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	return &u.User, nil
+}
+
+// BeginPasskeyRegistration implements signin.Passkeys.
+func (m mfaMethods) BeginPasskeyRegistration(ctx context.Context, tenantID, userID string) (signin.PasskeyCeremony, error) {
+	opts, handle, err := m.methods.BeginPasskeyRegistration(ctx, tenantID, userID, "", "")
+	return signin.PasskeyCeremony{Options: string(opts), Handle: string(handle)}, err
+}
+
+// FinishPasskeyRegistration implements signin.Passkeys.
+func (m mfaMethods) FinishPasskeyRegistration(ctx context.Context, tenantID, userID, handle, response, name string) error {
+	_, err := m.methods.FinishPasskeyRegistration(ctx, tenantID, userID, []byte(handle), []byte(response), name)
+	return err
 }
 
 // ListMethods implements signin.SecurityInfo.

@@ -64,6 +64,10 @@ func handleUser(h []byte) string {
 	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
 }
 
+// PasskeysAvailable reports whether the server offers passkeys: its
+// public host can be a WebAuthn relying party id (a domain name).
+func (s *Service) PasskeysAvailable() bool { return s.wa != nil }
+
 func (s *Service) relyingParty() (*webauthn.WebAuthn, error) {
 	if s.wa == nil {
 		return nil, s.waErr

@@ -31,6 +31,9 @@ type MFARequirement struct {
 	// TAP: the first factor was a Temporary Access Pass, which satisfies
 	// MFA by itself (set by the sign-in pages, for the log).
 	TAP bool
+	// Passkey: the first factor was a passkey with user verification,
+	// which satisfies MFA by itself (set by the sign-in pages, for the log).
+	Passkey bool
 	// EmergencyAccess: the user is an emergency-access account, excluded
 	// from every interrupt that could lock it out (and flagged in the log).
 	EmergencyAccess bool

@@ -102,8 +102,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	ar := &authzRequest{form: form, segment: r.PathValue("tenant"), state: form.Get("state")}
 	loginPost := r.Method == http.MethodPost && form.Get("ostiary_login") == "1"
 	mfaPost := r.Method == http.MethodPost && !loginPost && form.Get(mfaField) != ""
-	consentPost := r.Method == http.MethodPost && !loginPost && !mfaPost && form.Has(consentField)
-	if (loginPost || consentPost || mfaPost) && !h.checkCSRF(r, form) {
+	// A passkey sign-in (passkey.go) is a sign-in form like the password's.
+	passkeyPost := r.Method == http.MethodPost && !loginPost && !mfaPost && form.Get(passkeyField) == "1"
+	consentPost := r.Method == http.MethodPost && !loginPost && !mfaPost && !passkeyPost && form.Has(consentField)
+	if (loginPost || consentPost || mfaPost || passkeyPost) && !h.checkCSRF(r, form) {
 		h.showError(w, http.StatusForbidden, "Sign-in failed", "", "This sign-in page expired or did not come from this site. Go back to the application and sign in again.", "")
 		return
 	}
@@ -112,10 +114,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.pageError(w, r, err)
 		return
 	}
-	ss, user := h.requestSession(r, ar, loginPost, consentPost)
+	ss, user := h.requestSession(r, ar, loginPost || passkeyPost, consentPost)
 	// The client and its redirect URI come first: until they are checked,
 	// nothing may be sent to the redirect URI.
-	keep, err := h.settleTenant(ctx, ar, ss, loginPost)
+	keep, err := h.settleTenant(ctx, ar, ss, loginPost || passkeyPost)
 	if err != nil {
 		h.pageError(w, r, err)
 		return
@@ -140,6 +142,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 	case mfaPost:
 		if ss, user = h.answerMFA(w, r, ar); ss == nil {
+			return
+		}
+	case passkeyPost:
+		if ss, user = h.passkeyLogin(w, r, ar); ss == nil {
 			return
 		}
 	case consentPost:
@@ -310,7 +316,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, ar *authzRequest
 	if h.methods != nil {
 		u, tried, err := h.methods.SignInWithTAP(ctx, ar.tenantID, username, password, now)
 		if tried && err == nil {
-			return h.afterFirstFactor(w, r, ar, u, username, true, now)
+			return h.afterFirstFactor(w, r, ar, u, username, byTAP, now)
 		}
 		// A wrong pass may be the password: that is checked next, with
 		// its own lockout (wrong passes count towards the methods' one).
@@ -363,7 +369,8 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, ar *authzReq
 	}
 	v := loginView{Page: newPage("Sign in to your account"), Action: action,
 		CSRF: h.csrfToken(w, r), Username: username, Error: errMsg,
-		Hidden: hiddenFields(ar.form, "username", "password", csrfField, "ostiary_login", "prompt")}
+		Hidden: hiddenFields(ar.form, "username", "password", csrfField, "ostiary_login", "prompt",
+			mfaField, enrollmentField, codeField, passkeyField, passkeyHandleField, passkeyResponseField)}
 	if p := ar.form.Get("prompt"); h.consent != nil && p == "consent" || h.adminConsent != nil && p == "admin_consent" {
 		v.Hidden = append(v.Hidden, field{Name: "prompt", Value: p}) // the consent page follows the sign-in
 	}
@@ -373,7 +380,11 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, ar *authzReq
 	// The form's answer redirects to the client, so its origin is a form
 	// target too. On /common the redirect URI is checked only after the
 	// user name names the tenant; it is still never redirected to before.
-	h.render(w, status, "login.html", v, ar.form.Get("redirect_uri"))
+	src := cspSources{forms: []string{ar.form.Get("redirect_uri")}}
+	if v.Passkey = h.loginPasskey(r.Context(), ar); v.Passkey != nil {
+		withPasskeyScript(&v.Page, &src)
+	}
+	h.renderPolicy(w, status, "login.html", v, src)
 }
 
 // issueCode checks consent and sends a code to the client.

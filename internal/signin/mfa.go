@@ -23,9 +23,9 @@ import (
 // Methods is what the MFA pages need from the authentication methods
 // service (package authmethods, adapted in app).
 type Methods interface {
-	// HasMFAMethod reports whether the user has a registered method that
-	// can be a second factor here (an authenticator app).
-	HasMFAMethod(ctx context.Context, tenantID, userID string) (bool, error)
+	// SecondFactors says which registered methods of the user can be a
+	// second factor here: an authenticator app, a passkey.
+	SecondFactors(ctx context.Context, tenantID, userID string) (SecondFactors, error)
 	// VerifyTOTP checks a code of the user's authenticator app: replay
 	// and brute force are the service's business; errors carry AADSTS codes.
 	VerifyTOTP(ctx context.Context, tenantID, userID, code string, now time.Time) error
@@ -41,6 +41,8 @@ type Methods interface {
 	// usable pass (the password is checked instead); user is set when the
 	// pass was right.
 	SignInWithTAP(ctx context.Context, tenantID, username, pass string, now time.Time) (user *iam.User, tried bool, err error)
+	// Passkeys (passkey.go).
+	Passkeys
 }
 
 // TOTPEnrollment is an authenticator app being registered.
@@ -59,12 +61,15 @@ const (
 	codeField       = "otc"
 )
 
-// mfaView is the second-factor page: a code from the authenticator app, or
-// the registration of one ("More information required").
+// mfaView is the second-factor page: a code from the authenticator app or
+// a passkey, or the registration of an app ("More information required").
 type mfaView struct {
 	Page
 	Action, CSRF, Error, AppName, Username string
 	Hidden                                 []field
+	// Code shows the code form; Passkey offers the user's passkeys.
+	Code    bool
+	Passkey *PasskeyCeremony
 	// Register shows the registration step; QR is a data: URL of the
 	// QR code, Secret the key to type by hand.
 	Register          bool
@@ -79,23 +84,23 @@ type mfaView struct {
 // returns the session to continue with, or nil when it rendered an MFA page
 // (the flow continues at answerMFA).
 func (h *Handler) afterPassword(w http.ResponseWriter, r *http.Request, ar *authzRequest, user *iam.User, username string, now time.Time) (*authn.SignInSession, *authn.SignedInUser) {
-	return h.afterFirstFactor(w, r, ar, user, username, false, now)
+	return h.afterFirstFactor(w, r, ar, user, username, byPassword, now)
 }
 
-// afterFirstFactor is afterPassword for a password or, with tap, a
-// Temporary Access Pass: a strong credential that satisfies MFA by itself
-// (as in Entra), so it owes no code, only the registration of a method
-// when the user has none (what a pass is for).
-func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, ar *authzRequest, user *iam.User, username string, tap bool, now time.Time) (*authn.SignInSession, *authn.SignedInUser) {
+// afterFirstFactor is afterPassword for any first factor. A strong one (a
+// Temporary Access Pass, a passkey) satisfies MFA by itself (as in
+// Entra), so it owes no code, only the registration of a method when the
+// user has none (what a pass is for).
+func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, ar *authzRequest, user *iam.User, username string, by firstFactor, now time.Time) (*authn.SignInSession, *authn.SignedInUser) {
 	ctx := r.Context()
 	req, err := h.mfaRequirement(ctx, ar.tenantID, user, now)
 	if err != nil {
 		h.pageError(w, r, err)
 		return nil, nil
 	}
-	if tap {
+	if by.strong() {
 		req.Challenge = false
-		req.TAP = true
+		req.TAP, req.Passkey = by == byTAP, by == byPasskey
 	}
 	h.logSignInDetail(r, ar, user, username, now, nil, req, nil)
 	if old := h.cookie(r, sessionCookie); old != "" {
@@ -103,13 +108,10 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, ar *a
 			h.log.Warn("could not end the previous sign-in session", "err", err)
 		}
 	}
-	first := []string{"pwd"}
-	if tap {
-		first = []string{"tap"}
-	}
+	first := by.amr()
 	if !req.Required() {
 		raw, ss, err := h.dir.CreateSignInSession(ctx, ar.tenantID, user.ID, first, h.cfg.SessionLifetime, now)
-		if err == nil && tap {
+		if err == nil && by.strong() {
 			err = h.dir.CompleteSignIn(ctx, ss, nil, h.cfg.SessionLifetime, now)
 		}
 		if err != nil {
@@ -119,9 +121,9 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, ar *a
 		h.setCookie(w, sessionCookie, raw, int(h.cfg.SessionLifetime/time.Second))
 		return ss, &authn.SignedInUser{User: *user}
 	}
-	if tap {
-		// The pass was the strong credential; the registration that
-		// follows is all that is owed.
+	if by.strong() {
+		// The pass (or passkey) was the strong credential; the
+		// registration that follows is all that is owed.
 		first = append(first, "mfa")
 	}
 	raw, _, err := h.dir.CreatePendingSession(ctx, ar.tenantID, user.ID, first, now)
@@ -139,11 +141,11 @@ func (h *Handler) mfaRequirement(ctx context.Context, tenantID string, user *iam
 	if h.methods == nil {
 		return authn.MFARequirement{}, nil
 	}
-	has, err := h.methods.HasMFAMethod(ctx, tenantID, user.ID)
+	f, err := h.methods.SecondFactors(ctx, tenantID, user.ID)
 	if err != nil {
 		return authn.MFARequirement{}, err
 	}
-	return h.dir.MFARequirement(ctx, tenantID, user, has, now)
+	return h.dir.MFARequirement(ctx, tenantID, user, f.Any(), now)
 }
 
 // showMFA renders the challenge or the registration step. enrollment
@@ -151,7 +153,8 @@ func (h *Handler) mfaRequirement(ctx context.Context, tenantID string, user *iam
 func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request, ar *authzRequest, user *iam.User, req authn.MFARequirement, enrollment, errMsg string) {
 	v := mfaView{Page: newPage("Verify your identity"), Action: h.formAction(ar), CSRF: h.csrfToken(w, r), Error: errMsg,
 		Username: user.UserPrincipalName,
-		Hidden:   hiddenFields(ar.form, "username", "password", csrfField, "ostiary_login", mfaField, enrollmentField, codeField)}
+		Hidden: hiddenFields(ar.form, "username", "password", csrfField, "ostiary_login", mfaField, enrollmentField, codeField,
+			passkeyField, passkeyHandleField, passkeyResponseField)}
 	if ar.client != nil {
 		v.AppName = deref(ar.client.Application.DisplayName)
 	}
@@ -179,6 +182,16 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request, ar *authzReque
 			v.DaysLeft = int((left + 24*time.Hour - 1) / (24 * time.Hour)) // whole days, rounded up
 		}
 		src.dataImages = true
+	} else {
+		f, err := h.methods.SecondFactors(r.Context(), ar.tenantID, user.ID)
+		if err != nil {
+			h.pageError(w, r, err)
+			return
+		}
+		if v.Passkey = h.userPasskey(r.Context(), ar.tenantID, user.ID, f); v.Passkey != nil {
+			withPasskeyScript(&v.Page, &src)
+		}
+		v.Code = f.TOTP || v.Passkey == nil
 	}
 	h.renderPolicy(w, http.StatusOK, "mfa.html", v, src)
 }
@@ -250,6 +263,13 @@ func (h *Handler) answerMFA(w http.ResponseWriter, r *http.Request, ar *authzReq
 		}
 		err = h.methods.ConfirmTOTP(ctx, ss.TenantID, user.User.ID, enrollment, code, now)
 		method = "register"
+	case "passkey":
+		if req.Register {
+			h.showMFA(w, r, ar, &user.User, req, "", msgMustEnroll)
+			return nil, nil
+		}
+		err = h.verifyPasskey(ctx, ss.TenantID, user.User.ID, ar.form)
+		method = "passkey"
 	case "skip":
 		if !req.Register || req.RegisterBy.IsZero() {
 			h.showMFA(w, r, ar, &user.User, req, "", msgMustEnroll)
@@ -269,6 +289,9 @@ func (h *Handler) answerMFA(w http.ResponseWriter, r *http.Request, ar *authzReq
 	if err != nil {
 		h.logSignInDetail(r, ar, &user.User, user.User.UserPrincipalName, now, err, req, ss)
 		msg := msgBadCode
+		if method == "passkey" {
+			msg = msgPasskeyFailed
+		}
 		if errs.As(err).Code == "AADSTS50053" {
 			msg = msgCodeLocked
 		} else if e := errs.As(err); e.Kind != errs.Invalid && e.Kind != errs.Denied && e.Kind != errs.Unauthenticated && e.Kind != errs.NotFound {
@@ -282,7 +305,11 @@ func (h *Handler) answerMFA(w http.ResponseWriter, r *http.Request, ar *authzReq
 		}
 		return nil, nil
 	}
-	if err := h.dir.CompleteSignIn(ctx, ss, []string{"otp"}, h.cfg.SessionLifetime, now); err != nil {
+	amr := []string{"otp"}
+	if method == "passkey" {
+		amr = []string{"fido"}
+	}
+	if err := h.dir.CompleteSignIn(ctx, ss, amr, h.cfg.SessionLifetime, now); err != nil {
 		h.pageError(w, r, err)
 		return nil, nil
 	}
@@ -303,6 +330,11 @@ func (h *Handler) logSignInDetail(r *http.Request, ar *authzRequest, user *iam.U
 		rec.AuthenticationRequirement = iam.MultiFactor
 		rec.AuthenticationMethodsUsed = []string{"Temporary Access Pass"}
 	}
+	if req.Passkey {
+		rec.AuthenticationRequirement = iam.MultiFactor
+		rec.AuthenticationMethodsUsed = []string{methodPasskey}
+		rec.MfaDetail = &iam.MfaDetail{AuthMethod: methodPasskey}
+	}
 	rec.OstiaryEmergencyAccess = req.EmergencyAccess
 	switch {
 	case err != nil:
@@ -316,10 +348,11 @@ func (h *Handler) logSignInDetail(r *http.Request, ar *authzRequest, user *iam.U
 	case ss == nil && req.Register:
 		reason := "The user is required to register for multifactor authentication."
 		rec.Status.ErrorCode, rec.Status.FailureReason = 50072, &reason
-	case ss != nil && !ss.MFAAt.IsZero():
+	case ss != nil && !ss.MFAAt.IsZero() && !req.Passkey:
+		second := secondFactorName(ss.AMR)
 		rec.AuthenticationRequirement = iam.MultiFactor
-		rec.AuthenticationMethodsUsed = append(rec.AuthenticationMethodsUsed, "Mobile app verification code")
-		rec.MfaDetail = &iam.MfaDetail{AuthMethod: "Mobile app verification code"}
+		rec.AuthenticationMethodsUsed = append(rec.AuthenticationMethodsUsed, second)
+		rec.MfaDetail = &iam.MfaDetail{AuthMethod: second}
 	}
 	h.writeSignIn(r, ar.tenantID, rec)
 }

@@ -28,6 +28,8 @@ type field struct{ Name, Value string }
 type Page struct {
 	Title      string
 	Stylesheet string
+	// Script is the one script a page may load (passkey.go), or "".
+	Script string
 }
 
 // loginView is the user name and password page.
@@ -39,6 +41,8 @@ type loginView struct {
 	Error    string
 	AppName  string
 	Hidden   []field
+	// Passkey offers a passwordless sign-in (passkey.go).
+	Passkey *PasskeyCeremony
 }
 
 // errorView is a page that ends a flow with an error the browser cannot
@@ -84,17 +88,25 @@ type signedOutView struct {
 type cspSources struct {
 	forms, frames []string
 	dataImages    bool
+	// scripts allows this host's scripts: only the passkey script, on
+	// pages that offer a passkey (withPasskeyScript).
+	scripts bool
 }
 
 // csp is the Content-Security-Policy of every page: nothing but this
-// host's stylesheet, forms only to this host and the given origins, frames
-// only from the given origins (none on almost every page).
+// host's stylesheet (and, on pages that offer a passkey, this host's
+// script), forms only to this host and the given origins, frames only
+// from the given origins (none on almost every page).
 func csp(src cspSources) string {
 	img := "'self'"
 	if src.dataImages {
 		img += " data:" // the QR code of an authenticator app being registered
 	}
-	p := "default-src 'none'; style-src 'self'; img-src " + img + "; form-action " + originList("'self'", src.forms)
+	p := "default-src 'none'; "
+	if src.scripts {
+		p += "script-src 'self'; "
+	}
+	p += "style-src 'self'; img-src " + img + "; form-action " + originList("'self'", src.forms)
 	if len(src.frames) > 0 {
 		if fs := originList("", src.frames); fs != "" {
 			p += "; frame-src " + fs

@@ -9,15 +9,17 @@ import (
 	"time"
 
 	"github.com/ostiary/ostiary/internal/authn"
+	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/iam"
 )
 
 // My Security Info (/mysecurityinfo): a signed-in user sees their
-// authentication methods, adds an authenticator app and removes methods.
+// authentication methods, adds an authenticator app or a passkey and
+// removes methods.
 // It signs in like the authorize endpoint (password, then whatever MFA is
 // owed) but belongs to no application. Adding or removing a method needs a
 // fresh second factor (within freshMFA); a user without one gives a code
-// first. Changes go through the methods service as the user, so the same
+// or uses a passkey first. Changes go through the methods service as the user, so the same
 // authorization (the default user role's rights over their own methods)
 // and audit apply as through Graph.
 
@@ -53,9 +55,16 @@ type securityInfoView struct {
 	// Adding shows the registration of an authenticator app.
 	Adding                   bool
 	EnrollmentID, QR, Secret string
-	// Verify asks for a code before a change (MFA not fresh).
-	Verify  bool
-	Pending url.Values // the change to make after the code
+	// CanAddPasskey offers "Add a passkey"; AddingPasskey is the
+	// registration under way.
+	CanAddPasskey bool
+	AddingPasskey *PasskeyCeremony
+	// Verify asks for a second factor before a change (MFA not fresh): a
+	// code (VerifyCode) or a passkey (VerifyPasskey).
+	Verify        bool
+	VerifyCode    bool
+	VerifyPasskey *PasskeyCeremony
+	Pending       url.Values // the change to make after the code
 }
 
 func (h *Handler) serveSecurityInfo(w http.ResponseWriter, r *http.Request) {
@@ -88,11 +97,12 @@ func (h *Handler) serveSecurityInfo(w http.ResponseWriter, r *http.Request) {
 	ar.tenantID = ss.TenantID
 	c := &iam.Caller{Type: iam.CallerUser, TenantID: ss.TenantID, ObjectID: user.User.ID, UserPrincipalName: user.User.UserPrincipalName,
 		Scopes: []string{"UserAuthenticationMethod.ReadWrite"}, AMR: ss.AMR}
-	v := securityInfoView{Page: newPage("Security info"), CSRF: h.csrfToken(w, r), Username: user.User.UserPrincipalName}
+	v := securityInfoView{Page: newPage("Security info"), CSRF: h.csrfToken(w, r), Username: user.User.UserPrincipalName,
+		CanAddPasskey: h.methods.PasskeysAvailable()}
 	src := cspSources{}
 	if post && form.Get("ostiary_change") != "" {
 		h.changeSecurityInfo(w, r, ss, user, c, &v, &src)
-		if v.Verify || v.Adding {
+		if v.Verify || v.Adding || v.AddingPasskey != nil {
 			h.renderPolicy(w, http.StatusOK, "securityinfo.html", v, src)
 			return
 		}
@@ -104,28 +114,36 @@ func (h *Handler) serveSecurityInfo(w http.ResponseWriter, r *http.Request) {
 	h.renderPolicy(w, http.StatusOK, "securityinfo.html", v, src)
 }
 
-// changeSecurityInfo applies a change (add-totp, confirm-totp, delete),
-// first asking for a code when the session's MFA is not fresh.
+// changeSecurityInfo applies a change (add-totp, confirm-totp,
+// add-passkey, confirm-passkey, delete), first asking for a code or a
+// passkey when the session's MFA is not fresh.
 func (h *Handler) changeSecurityInfo(w http.ResponseWriter, r *http.Request, ss *authn.SignInSession, user *authn.SignedInUser,
 	c *iam.Caller, v *securityInfoView, src *cspSources) {
 	ctx, now, form := r.Context(), h.now(), r.Form
 	if ss.MFAAt.IsZero() || now.Sub(ss.MFAAt) > freshMFA {
-		has, err := h.methods.HasMFAMethod(ctx, ss.TenantID, user.User.ID)
+		f, err := h.methods.SecondFactors(ctx, ss.TenantID, user.User.ID)
 		if err != nil {
 			v.Error = msgServer
 			return
 		}
-		if has {
+		if f.Any() {
+			amr, msg := "otp", msgBadCode
 			code := strings.TrimSpace(form.Get(codeField))
-			if code == "" {
-				v.Verify, v.Pending = true, changeFields(form)
+			switch {
+			case form.Get(verifyField) == "passkey" && f.Passkey:
+				amr, msg = "fido", msgPasskeyFailed
+				err = h.verifyPasskey(ctx, ss.TenantID, user.User.ID, form)
+			case code != "" && f.TOTP:
+				err = h.methods.VerifyTOTP(ctx, ss.TenantID, user.User.ID, code, now)
+			default:
+				h.askVerification(ctx, ss.TenantID, user.User.ID, form, f, v, src, "")
 				return
 			}
-			if err := h.methods.VerifyTOTP(ctx, ss.TenantID, user.User.ID, code, now); err != nil {
-				v.Verify, v.Pending, v.Error = true, changeFields(form), msgBadCode
+			if err != nil {
+				h.askVerification(ctx, ss.TenantID, user.User.ID, form, f, v, src, msg)
 				return
 			}
-			if err := h.dir.CompleteSignIn(ctx, ss, []string{"otp"}, h.cfg.SessionLifetime, now); err != nil {
+			if err := h.dir.CompleteSignIn(ctx, ss, []string{amr}, h.cfg.SessionLifetime, now); err != nil {
 				v.Error = msgServer
 				return
 			}
@@ -158,6 +176,23 @@ func (h *Handler) changeSecurityInfo(w http.ResponseWriter, r *http.Request, ss 
 			return
 		}
 		v.Notice = "Authenticator app added."
+	case "add-passkey":
+		pc, err := h.methods.BeginPasskeyRegistration(ctx, ss.TenantID, user.User.ID)
+		if err != nil {
+			v.Error = passkeyChangeError(err)
+			return
+		}
+		v.AddingPasskey = &pc
+		withPasskeyScript(&v.Page, src)
+	case "confirm-passkey":
+		err := h.methods.FinishPasskeyRegistration(ctx, ss.TenantID, user.User.ID, form.Get(passkeyHandleField),
+			form.Get(passkeyResponseField), form.Get(passkeyNameField))
+		if err != nil {
+			h.log.Info("passkey registration refused", "tenant", ss.TenantID, "user", user.User.ID, "err", err)
+			v.Error = passkeyChangeError(err)
+			return
+		}
+		v.Notice = "Passkey added."
 	case "delete":
 		if err := h.securityInfo.DeleteMethod(ctx, c, user.User.ID, form.Get("method_type"), form.Get("method_id")); err != nil {
 			v.Error = "The method could not be removed."
@@ -165,6 +200,27 @@ func (h *Handler) changeSecurityInfo(w http.ResponseWriter, r *http.Request, ss 
 		}
 		v.Notice = "Method removed."
 	}
+}
+
+// askVerification shows the step before a change: a code from the
+// authenticator app, or the user's passkey.
+func (h *Handler) askVerification(ctx context.Context, tenantID, userID string, form url.Values, f SecondFactors,
+	v *securityInfoView, src *cspSources, errMsg string) {
+	v.Verify, v.Pending, v.Error = true, changeFields(form), errMsg
+	if v.VerifyPasskey = h.userPasskey(ctx, tenantID, userID, f); v.VerifyPasskey != nil {
+		withPasskeyScript(&v.Page, src)
+	}
+	v.VerifyCode = f.TOTP || v.VerifyPasskey == nil
+}
+
+// passkeyChangeError is what the page says when a passkey cannot be
+// added: the service's own words for what the user can act on.
+func passkeyChangeError(err error) string {
+	switch e := errs.As(err); e.Kind {
+	case errs.Invalid, errs.Conflict:
+		return e.Message
+	}
+	return msgPasskeyNotAdded
 }
 
 // changeFields are the fields of a change to repeat after a code.

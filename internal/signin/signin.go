@@ -4,11 +4,14 @@
 //
 // Pages are html/template files embedded in the binary, one typed view
 // struct per page, rendered into a buffer before anything is written. Every
-// response carries a strict Content-Security-Policy: no script at all, no
-// inline style (one small stylesheet served from this host), forms only to
-// this host and to the client's validated redirect origin, no framing.
+// response carries a strict Content-Security-Policy: no script (except one
+// same-origin file on pages that offer a passkey, which WebAuthn needs;
+// never inline), no inline style (one small stylesheet served from this
+// host), forms only to this host and to the client's validated redirect
+// origin, no framing.
 // Every form that changes state carries a CSRF token (a double-submit
-// cookie compared in constant time). Pages work without JavaScript.
+// cookie compared in constant time). Pages work without JavaScript;
+// only passkeys need it.
 //
 // Protocol errors follow Entra: a problem with client_id or redirect_uri
 // is shown on a page and never redirected (AADSTS50011), anything after
@@ -131,6 +134,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", h.logout)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/logout", h.logout)
 	mux.HandleFunc("GET "+stylesheetPath, serveStylesheet)
+	mux.HandleFunc("GET "+passkeyScriptPath, servePasskeyScript)
 }
 
 // maxFormBody caps a sign-in form.

@@ -94,3 +94,50 @@ func BenchmarkHiddenFields(b *testing.B) {
 		})
 	}
 }
+
+// TestPasskeyPages: a page that offers a passkey loads the one
+// same-origin script, with nothing inline, and its CSP allows exactly
+// that; the options are escaped into an attribute. The script itself
+// evaluates no strings.
+func TestPasskeyPages(t *testing.T) {
+	got := csp(cspSources{scripts: true})
+	want := "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	if got != want {
+		t.Errorf("csp with the passkey script = %q", got)
+	}
+	hostile := `"><script>alert(1)</script>`
+	pk := &PasskeyCeremony{Options: `{"publicKey":{"challenge":"` + hostile + `"}}`, Handle: hostile}
+	page := newPage("t")
+	withPasskeyScript(&page, &cspSources{})
+	views := map[string]any{
+		"login.html": loginView{Page: page, Action: "/x", CSRF: "c", Passkey: pk, Hidden: []field{{"state", hostile}}},
+		"mfa.html":   mfaView{Page: page, Action: "/x", CSRF: "c", Code: true, Passkey: pk},
+		"securityinfo.html": securityInfoView{Page: page, CSRF: "c", Verify: true, VerifyCode: true, VerifyPasskey: pk,
+			Pending: map[string][]string{"ostiary_change": {"add-passkey"}}},
+	}
+	views["securityinfo.html+add"] = securityInfoView{Page: page, CSRF: "c", AddingPasskey: pk}
+	for name, v := range views {
+		var buf bytes.Buffer
+		if err := pages.ExecuteTemplate(&buf, strings.TrimSuffix(name, "+add"), v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		body := strings.ToLower(buf.String())
+		if n := strings.Count(body, "<script"); n != 1 || !strings.Contains(body, `<script src="/static/signin/passkey.js" defer></script>`) {
+			t.Errorf("%s: want exactly the passkey script, got %d script tags: %s", name, n, buf.String())
+		}
+		for _, bad := range []string{" style=", "<style", " onclick", " onload", " onsubmit", "javascript:", "<script>"} {
+			if strings.Contains(body, bad) {
+				t.Errorf("%s contains %q: %s", name, bad, buf.String())
+			}
+		}
+		if !strings.Contains(body, `data-passkey-options="{&#34;publickey&#34;`) || !strings.Contains(body, " hidden>") {
+			t.Errorf("%s: options not escaped into a hidden form's attribute: %s", name, buf.String())
+		}
+	}
+	js := string(passkeyScript)
+	for _, bad := range []string{"eval(", "Function(", "innerHTML", "setTimeout(\"", "document.write"} {
+		if strings.Contains(js, bad) {
+			t.Errorf("passkey.js uses %q", bad)
+		}
+	}
+}

@@ -49,6 +49,18 @@ func SecurityDefaults() Option {
 	}
 }
 
+// PublicHost gives the server a public URL on host instead of the
+// listener's IP address (https://host:port), for what needs a domain name:
+// passkeys, whose relying party id cannot be an IP address. host must
+// resolve to the loopback address ("localhost"); the generated certificate
+// covers it, and the test client dials the listener whatever it resolves to.
+func PublicHost(host string) Option {
+	return func(c *config.Config) {
+		_, port, _ := net.SplitHostPort(c.Listen)
+		c.PublicURL = "https://" + net.JoinHostPort(host, port)
+	}
+}
+
 // Postgres runs the server on a fresh PostgreSQL schema (skipped locally
 // without OSTIARY_TEST_POSTGRES, fatal in CI).
 func Postgres(t testing.TB) Option {
@@ -106,8 +118,25 @@ func NewWith(t testing.TB, aopts app.Options, opts ...Option) *Server {
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 16,
+		DialContext: dialListener(cfg),
 	}}
 	return &Server{URL: cfg.PublicURL, Creds: *creds, Client: client, App: a, Config: cfg}
+}
+
+// dialListener dials the server's listener for its public host (see
+// PublicHost), and anything else as usual.
+func dialListener(cfg config.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	public := ""
+	if u, err := url.Parse(cfg.PublicURL); err == nil {
+		public = u.Host
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == public {
+			addr = cfg.Listen
+		}
+		return d.DialContext(ctx, network, addr)
+	}
 }
 
 // start builds and serves an app on ln until the test ends, and returns it
