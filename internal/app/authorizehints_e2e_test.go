@@ -18,6 +18,8 @@ func TestAuthorizeMaxAgeAndHints(t *testing.T) {
 	var skew atomic.Int64
 	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 	w := newUserWorld(t, app.Options{Now: now})
+	// Multi-tenant, as /common below requires (AADSTS50194 otherwise).
+	setAudience(t, w, w.client.ID, "AzureADMultipleOrgs")
 	b := newBrowser(w.srv)
 	signedIn := now().Unix()
 	_, ch := pkcePair(t)
@@ -94,6 +96,7 @@ func TestAuthorizeMaxAgeAndHints(t *testing.T) {
 	// A hint naming tenant B, whose Notes it is, sets the session of A
 	// aside: the page for B's app, and bob's sign-in there.
 	bw := tenantWorld(t, w.srv, "fabrikam", "bob")
+	setAudience(t, bw, bw.client.ID, "AzureADMultipleOrgs")
 	vb, cb := pkcePair(t)
 	commonB := onAlias(bw.authorizeURL(cb), bw.srv.Creds.TenantID, "common") + "&domain_hint=" + bw.srv.Creds.Domain
 	p = b.do(t, "GET", commonB, nil)

@@ -18,11 +18,14 @@ import (
 // browser session of another tenant, which cannot use the app, does not
 // answer the code; polls before the answer are pending; the code is bound
 // to the tenant that answered it; a confidential client's credential is
-// checked at the polls.
+// checked at the polls. The apps are multi-tenant, as these aliases
+// require (AADSTS50194 otherwise: commonaudience_e2e_test.go).
 func TestDeviceCodeCommon(t *testing.T) {
 	t.Parallel()
 	a := newUserWorld(t, app.Options{})
 	b := tenantWorld(t, a.srv, "fabrikam", "bob")
+	setAudience(t, a, a.client.ID, "AzureADMultipleOrgs")
+	setAudience(t, b, b.client.ID, "AzureADMultipleOrgs")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -110,6 +113,7 @@ func TestDeviceCodeCommon(t *testing.T) {
 	// secret, checked in the tenant the user chose.
 	boot := call(t, a.srv, "GET", "/v1.0/servicePrincipals(appId='"+a.srv.Creds.ClientID+"')", a.tok, nil, 200).JSON(t)
 	consent(t, a.srv, a.tok, boot["id"].(string), "User.Read")
+	call(t, a.srv, "PATCH", "/v1.0/applications(appId='"+a.srv.Creds.ClientID+"')", a.tok, map[string]any{"signInAudience": "AzureADMultipleOrgs"}, 204)
 	st, m = a.deviceCode(t, url.Values{"client_id": {a.srv.Creds.ClientID}, "client_secret": {"not-checked-yet"}, "scope": {"User.Read"}}, "common")
 	if st != 200 {
 		t.Fatalf("confidential devicecode on /common: %d %v", st, m)

@@ -89,7 +89,9 @@ func postMFA(t testing.TB, b *browser, p page, set map[string]string) page {
 // the interrupts and the second factor.
 func TestMFASignIn(t *testing.T) {
 	t.Parallel()
-	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	// At the start of a 30-second TOTP step, so that "five seconds later"
+	// is still the same step and the same code.
+	clock := &testClock{now: time.Now().UTC().Truncate(30 * time.Second).Add(time.Second)}
 	w := newUserWorld(t, app.Options{Now: clock.Now})
 	const sdPath = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
 	spID := call(t, w.srv, "GET", "/v1.0/servicePrincipals(appId='"+w.srv.Creds.ClientID+"')", w.tok, nil, 200).JSON(t)["id"].(string)

@@ -103,14 +103,16 @@ func (w *userWorld) redeemAt(t testing.TB, seg, code, verifier string) (int, map
 
 // TestCommonSessionTenant: on /common a browser session answers only for
 // an application its tenant can use. A session of tenant A is not used
-// for tenant B's single-tenant app: the sign-in page is shown, and a user
-// of B signing in there gets tokens of B. A multi-tenant app of A that B
-// has provisioned is answered from B's session, with tokens of B (the
-// user's home tenant); made single-tenant again, it is not.
+// for tenant B's app (multi-tenant, as /common requires, but not
+// provisioned in A): the sign-in page is shown, and a user of B signing
+// in there gets tokens of B. A multi-tenant app of A that B has
+// provisioned is answered from B's session, with tokens of B (the user's
+// home tenant); made single-tenant again, it is not.
 func TestCommonSessionTenant(t *testing.T) {
 	t.Parallel()
 	a := newUserWorld(t, app.Options{})
 	b := tenantWorld(t, a.srv, "fabrikam", "bob")
+	setAudience(t, b, b.client.ID, "AzureADMultipleOrgs")
 	br := newBrowser(a.srv)
 	_, ch := pkcePair(t)
 	if q := a.signIn(t, br, a.authorizeURL(ch)); q.Get("code") == "" {

@@ -314,6 +314,8 @@ func TestSmartLockout(t *testing.T) {
 	if st != 400 {
 		t.Errorf("ROPC on /consumers: %d %v", st, m)
 	}
+	// /organizations serves multi-tenant apps only (AADSTS50194 otherwise).
+	setAudience(t, w, w.client.ID, "AzureADMultipleOrgs")
 	st, m = w.postToken(t, url.Values{"grant_type": {"password"}, "client_id": {w.client.AppID}, "username": {w.upn},
 		"password": {userPassword}, "scope": {"User.Read"}}, "tenant", "organizations")
 	if st != 200 {

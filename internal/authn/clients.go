@@ -150,6 +150,26 @@ func isMultiTenant(a *iam.Application) bool {
 	return false
 }
 
+// CheckCommonEndpoint applies Entra's rule for applications used through
+// the tenant aliases /common and /organizations: only a multi-tenant
+// application (isMultiTenant) may be, and any other, single-tenant
+// (AzureADMyOrg, or no signInAudience, Entra's default) or personal
+// accounts only, is refused with AADSTS50194 (invalid_request, 400), in
+// Entra's words. Entra's rule names /common and applies it the same way to
+// /organizations, which for a single-tenant app is /common by another
+// name; its message says /common in both cases, and so does this one.
+// Callers call it for a request that came through one of those aliases,
+// once the client is resolved (in the user's tenant): a single-tenant
+// application is only ever found in its home tenant (loadClient), so the
+// rule is what still refuses it there.
+func (c *Client) CheckCommonEndpoint() error {
+	if isMultiTenant(&c.Application) {
+		return nil
+	}
+	return aadsts(errs.Invalid, 50194, "Application '%s'(%s) is not configured as a multi-tenant application. Usage of the /common endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant.",
+		c.Application.AppID, deref(c.Application.DisplayName))
+}
+
 // clientSecrets is the Secret column of an application object, written by
 // the directory service: keyId → passwords.HashClientSecret output.
 type clientSecrets struct {

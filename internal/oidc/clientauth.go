@@ -17,15 +17,48 @@ func (h *Handler) confidentialClient(ctx context.Context, req *tokenRequest, ten
 	if req.client.id == "" {
 		return nil, 0, missingParameter("client_id")
 	}
+	var (
+		c    *authn.Client
+		auth tokens.ClientAuth
+		err  error
+	)
 	switch {
 	case req.client.assertion != "" || req.form.Has("client_assertion_type"):
-		c, err := h.assertedClient(ctx, req, tenantID)
-		return c, tokens.ClientAuthCertificate, err
+		c, err = h.assertedClient(ctx, req, tenantID)
+		auth = tokens.ClientAuthCertificate
 	case req.client.hasSecret:
-		c, err := h.deps.Clients.AuthenticateClientSecret(ctx, tenantID, req.client.id, req.client.secret, req.now)
-		return c, tokens.ClientAuthSecret, err
+		c, err = h.deps.Clients.AuthenticateClientSecret(ctx, tenantID, req.client.id, req.client.secret, req.now)
+		auth = tokens.ClientAuthSecret
+	default:
+		return nil, 0, aadsts(codeCredentialRequired, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 	}
-	return nil, 0, aadsts(codeCredentialRequired, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+	if err != nil {
+		return nil, 0, err
+	}
+	// After the credential, as the other checks of the application (a
+	// disabled service principal, AADSTS7000112) are.
+	if err := req.checkAlias(c); err != nil {
+		return nil, 0, err
+	}
+	return c, auth, nil
+}
+
+// checkAlias refuses an application that is not multi-tenant when the
+// request uses it through /common or /organizations (AADSTS50194, as
+// Entra does on both). Every way a grant resolves its client comes
+// through here (confidentialClient, userClient, spaClient) as soon as the
+// client is known, in the user's tenant for the flows whose tenant the
+// user decides. The application is noted first, so the refusal is logged
+// with its name and a single-page app can read it (CORS).
+func (req *tokenRequest) checkAlias(c *authn.Client) error {
+	if !req.viaAlias {
+		return nil
+	}
+	if err := c.CheckCommonEndpoint(); err != nil {
+		req.noteClient(c)
+		return err
+	}
+	return nil
 }
 
 // hasClientCredential reports whether the request carries a secret or an

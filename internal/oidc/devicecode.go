@@ -74,7 +74,10 @@ type deviceCodeResponse struct {
 // has chosen a tenant. It is then, at every poll, before anything is
 // issued: the credential a confidential client sends here is checked at
 // the polls, the only step that yields tokens, and the code remembers
-// that one was sent, so a poll without it is refused.
+// that one was sent, so a poll without it is refused. So is Entra's rule
+// that only multi-tenant applications may be used on these aliases
+// (AADSTS50194): on the device login page, when the user's tenant finds
+// the client (the code is then declined with that code), and at the polls.
 func (h *Handler) deviceAuthorization(w http.ResponseWriter, r *http.Request) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
 		return missingParameter("client_id")
@@ -202,6 +205,10 @@ func (g deviceCodeGrant) deferred(ctx context.Context, req *tokenRequest, raw st
 		if segTenant != "" && segTenant != owner {
 			return nil, aadsts(700005, "Provided device code is intended to use against other tenant, thus rejected.")
 		}
+		// The code was asked for on /common or /organizations, so the app
+		// is used through them even when the poll names the tenant: the
+		// client resolved now must be multi-tenant (AADSTS50194).
+		req.viaAlias = true
 		return g.redeem(ctx, req, raw, owner, owner)
 	}
 	if req.client.id == "" {

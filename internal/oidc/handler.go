@@ -214,6 +214,14 @@ func tenantAlias(segment string) alias {
 	return notAlias
 }
 
+// isCommonAlias reports whether segment is /common or /organizations: the
+// aliases whose tenant the user decides, where Entra accepts multi-tenant
+// applications only (AADSTS50194, authn.Client.CheckCommonEndpoint).
+func isCommonAlias(segment string) bool {
+	a := tenantAlias(segment)
+	return a == aliasCommon || a == aliasOrganizations
+}
+
 // issuerTemplate is the issuer of a multi-tenant discovery document and of
 // every key in the JWKS: the client substitutes the token's tid.
 func (h *Handler) issuerTemplate() string { return h.publicURL + "/{tenantid}/v2.0" }

@@ -37,6 +37,10 @@ type tokenRequest struct {
 	log signInInfo
 	// app is the client's application once known (noteClient), for CORS.
 	app *iam.Application
+	// viaAlias marks a request that uses the application through /common
+	// or /organizations (the URL's segment, or a device code asked for on
+	// one of them): only a multi-tenant application may be (checkAlias).
+	viaAlias bool
 }
 
 // signInInfo is what a grant learned about a sign-in, for its log record.
@@ -93,7 +97,8 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	req := &tokenRequest{segment: r.PathValue("tenant"), form: form, client: client, now: h.now(), ip: remoteIP(r)}
+	segment := r.PathValue("tenant")
+	req := &tokenRequest{segment: segment, form: form, client: client, now: h.now(), ip: remoteIP(r), viaAlias: isCommonAlias(segment)}
 	resp, err := g.exchange(r.Context(), req)
 	h.logSignIn(r, req, err)
 	allowSPAOrigin(w, r, req.app)

@@ -70,6 +70,9 @@ func (h *Handler) userClient(ctx context.Context, req *tokenRequest, tenantID st
 	if err != nil {
 		return nil, 0, err
 	}
+	if err := req.checkAlias(c); err != nil {
+		return nil, 0, err
+	}
 	if !public {
 		return nil, 0, aadsts(codeCredentialRequired, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 	}
@@ -91,6 +94,9 @@ func (h *Handler) spaClient(ctx context.Context, req *tokenRequest, tenantID str
 	}
 	c, public, err := h.deps.Users.LookupClient(ctx, tenantID, req.client.id)
 	if err != nil {
+		return nil, 0, false, err
+	}
+	if err := req.checkAlias(c); err != nil {
 		return nil, 0, false, err
 	}
 	if !public && (c.Application.Spa == nil || len(c.Application.Spa.RedirectURIs) == 0) {

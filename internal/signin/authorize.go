@@ -194,6 +194,16 @@ func (h *Handler) resolveTenant(ctx context.Context, ar *authzRequest) error {
 	return nil
 }
 
+// isCommonAlias reports whether segment is /common or /organizations,
+// whose tenant the user decides.
+func isCommonAlias(segment string) bool {
+	switch strings.ToLower(segment) {
+	case "common", "organizations":
+		return true
+	}
+	return false
+}
+
 func requireClientParams(form url.Values) error {
 	if form.Get("client_id") == "" {
 		return newAuthzError(900144, "The request body must contain the following parameter: 'client_id'.")
@@ -205,7 +215,12 @@ func requireClientParams(form url.Values) error {
 }
 
 // checkClient finds the client in ar's tenant and matches redirect_uri
-// exactly against its registration (AADSTS50011 otherwise).
+// exactly against its registration (AADSTS50011 otherwise). On /common and
+// /organizations the client must be a multi-tenant application
+// (AADSTS50194, as Entra rules for both aliases), wherever the tenant
+// came from (domain_hint, the session, the user name). Its failures are
+// shown on the error page, never sent to the redirect URI: until this
+// returns, the redirect URI is not trusted.
 func (h *Handler) checkClient(ctx context.Context, ar *authzRequest) error {
 	if err := requireClientParams(ar.form); err != nil {
 		return err
@@ -214,6 +229,11 @@ func (h *Handler) checkClient(ctx context.Context, ar *authzRequest) error {
 	c, _, err := h.dir.LookupClient(ctx, ar.tenantID, ar.clientID)
 	if err != nil {
 		return err
+	}
+	if isCommonAlias(ar.segment) {
+		if err := c.CheckCommonEndpoint(); err != nil {
+			return err
+		}
 	}
 	a := c.Application
 	set := oauth2.RedirectSet{}

@@ -207,7 +207,7 @@ func (d *deviceLogin) proceed(w http.ResponseWriter, r *http.Request, dc *authn.
 	if tenantID == "" && ss != nil {
 		tenantID = ss.TenantID
 	}
-	client, ok := d.clientIn(w, r, dc, tenantID)
+	client, ok := d.clientIn(w, r, dc, code, tenantID)
 	if !ok {
 		return
 	}
@@ -222,19 +222,42 @@ func (d *deviceLogin) proceed(w http.ResponseWriter, r *http.Request, dc *authn.
 // may be no application there (nil, true: the user may sign in with an
 // account of another tenant); otherwise a failure is shown and ok is
 // false.
-func (d *deviceLogin) clientIn(w http.ResponseWriter, r *http.Request, dc *authn.DeviceCode, tenantID string) (*authn.Client, bool) {
+func (d *deviceLogin) clientIn(w http.ResponseWriter, r *http.Request, dc *authn.DeviceCode, code, tenantID string) (*authn.Client, bool) {
 	if tenantID == "" {
 		return nil, true
 	}
 	c, _, err := d.h.dir.LookupClient(r.Context(), tenantID, dc.ClientAppID)
 	if err == nil {
-		return c, true
+		return c, d.checkDeferredClient(w, r, dc, code, tenantID, c)
 	}
 	if dc.Deferred && dc.TenantID == "" && errs.As(err).Code == "AADSTS700016" {
 		return nil, true
 	}
 	d.h.pageError(w, r, err)
 	return nil, false
+}
+
+// checkDeferredClient applies Entra's rule for /common and /organizations
+// to a deferred code (one asked for there) once a tenant has found its
+// client, which the device code endpoint could not do: only a multi-tenant
+// application may be used through them (AADSTS50194). A refused code is
+// declined with that code, so the device learns it at its next poll
+// instead of waiting out the code (no tenant can ever serve it: a
+// single-tenant app is found only in its home), and the page shows it.
+func (d *deviceLogin) checkDeferredClient(w http.ResponseWriter, r *http.Request, dc *authn.DeviceCode, code, tenantID string, c *authn.Client) bool {
+	if !dc.Deferred {
+		return true
+	}
+	err := c.CheckCommonEndpoint()
+	if err == nil {
+		return true
+	}
+	ae := fromErr(err)
+	if derr := d.codes.DeclineDeviceCode(r.Context(), code, tenantID, ae.code, d.h.now()); derr != nil {
+		d.h.log.Warn("device login: could not record the refusal", "err", derr)
+	}
+	d.h.pageError(w, r, ae)
+	return false
 }
 
 func (d *deviceLogin) showLogin(w http.ResponseWriter, r *http.Request, client *authn.Client, code, username, errMsg string, status int) {
@@ -269,7 +292,7 @@ func (d *deviceLogin) login(w http.ResponseWriter, r *http.Request, dc *authn.De
 	var client *authn.Client
 	if tenantID != "" {
 		var ok bool
-		if client, ok = d.clientIn(w, r, dc, tenantID); !ok {
+		if client, ok = d.clientIn(w, r, dc, code, tenantID); !ok {
 			return
 		}
 	}
@@ -291,6 +314,9 @@ func (d *deviceLogin) login(w http.ResponseWriter, r *http.Request, dc *authn.De
 		c, _, err := h.dir.LookupClient(ctx, tenantID, dc.ClientAppID)
 		if err != nil {
 			h.pageError(w, r, err)
+			return
+		}
+		if !d.checkDeferredClient(w, r, dc, code, tenantID, c) {
 			return
 		}
 		client = c
@@ -332,7 +358,7 @@ func (d *deviceLogin) confirm(w http.ResponseWriter, r *http.Request, dc *authn.
 	if tenantID == "" && ss != nil {
 		tenantID = ss.TenantID
 	}
-	client, ok := d.clientIn(w, r, dc, tenantID)
+	client, ok := d.clientIn(w, r, dc, code, tenantID)
 	if !ok {
 		return
 	}

@@ -25,6 +25,9 @@ import (
 // B, nor for a multi-tenant app A has not provisioned. Such a request
 // shows the sign-in page, where the user can sign in with an account of a
 // tenant that can use the app; the user name then decides the tenant.
+// Wherever the tenant came from, a client found there that is not a
+// multi-tenant application is refused (checkClient, AADSTS50194): Entra
+// serves only multi-tenant applications on these aliases.
 
 // requestSession returns the browser's session when it may answer the
 // request: never for a sign-in form (which starts a new session); not when

@@ -34,6 +34,9 @@ type AppSpec struct {
 	Secrets      []Secret
 	// Disabled sets the service principal's accountEnabled to false.
 	Disabled bool
+	// SignInAudience is the application's signInAudience ("" leaves it
+	// unset: single-tenant, Entra's default).
+	SignInAudience string
 }
 
 // App is a seeded application.
@@ -102,6 +105,10 @@ func Application(t testing.TB, st store.Store, tenantID string, spec AppSpec) Ap
 	if spec.TokenVersion != 0 {
 		v := spec.TokenVersion
 		a.API.RequestedAccessTokenVersion = &v
+	}
+	if spec.SignInAudience != "" {
+		aud := spec.SignInAudience
+		a.SignInAudience = &aud
 	}
 	for _, s := range spec.Secrets {
 		keyID := iam.NewID()
