@@ -131,6 +131,17 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	// Passkey sign-in challenges are sealed on every view of a sign-in
+	// page, at anyone's request: under a key of their own, never the one
+	// that protects secrets at rest. Replicas derive the same key.
+	challengeKey, err := secretbox.DeriveKey(key, "authmethods passkey sign-in challenges")
+	if err != nil {
+		return err
+	}
+	challenges, err := secretbox.New(challengeKey)
+	if err != nil {
+		return err
+	}
 	// Password hashes run at most one per core, so memory stays at idle +
 	// cores × Argon2MemoryKiB. The queue bounds latency: a sign-in that
 	// joins a full queue of q behind c running hashes waits about q/c
@@ -156,7 +167,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	a.dir = directory.New(st, &access.Authorizer{Tenants: a.access, Now: a.now}, hasher, resolver,
 		directory.Config{InitialDomainSuffix: cfg.InitialDomainSuffix}, a.now, a.log)
 	a.methods, err = authmethods.New(st, box, &access.Authorizer{Tenants: a.access, Now: a.now},
-		authmethods.Config{PublicURL: cfg.PublicURL, Roles: a.access, Now: a.now, Log: a.log})
+		authmethods.Config{PublicURL: cfg.PublicURL, Roles: a.access, ChallengeSealer: challenges, Now: a.now, Log: a.log})
 	if err != nil {
 		return err
 	}

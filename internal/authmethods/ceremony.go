@@ -16,28 +16,42 @@ import (
 	"github.com/ostiary/ostiary/internal/store"
 )
 
-// Ceremonies are the steps between a Begin and its Finish: a TOTP
-// enrollment whose first code has not come yet, a WebAuthn challenge. They
-// are kept server-side and handed to the sign-in pages as an opaque handle
-// ("AM1." and 256 random bits, stored only as its SHA-256), so a browser
-// can neither alter a challenge nor use one twice: Finish deletes the
-// ceremony in the same transaction that reads it. CreatedAt is the expiry,
-// so the expired ones are one index range, purged a batch at a time by
-// each new ceremony.
+// Ceremonies are the steps between a Begin and its Finish that belong to a
+// signed-in user: a TOTP enrollment whose first code has not come yet, a
+// passkey registration. They are kept server-side and handed to the pages
+// as an opaque handle ("AM1." and 256 random bits, stored only as its
+// SHA-256), so a browser can neither alter one nor use one twice: Finish
+// deletes the ceremony in the same transaction that reads it. Only a user
+// with a session (or a pending one, past the password) can begin one.
+//
+// A passkey sign-in, which anyone may begin from the sign-in page, stores
+// nothing until it is answered (logintoken.go); the challenge it answered
+// is then kept as an object of this kind too, so it cannot be answered
+// again.
+//
+// CreatedAt is the expiry, so the expired ones are one index range,
+// purged a batch at a time by each new ceremony and, paced, after
+// accepted passkey sign-ins.
 
 const (
 	ceremonyLifetime = 5 * time.Minute
 	// enrollmentLifetime leaves time to install an app and scan the code.
 	enrollmentLifetime = 15 * time.Minute
 	handlePrefix       = "AM1."
-	purgeBatch         = 20
+	// purgeBatch is what each new ceremony purges; sign-ins purge up to
+	// purgeBatches of bigPurgeBatch when due (maybePurgeCeremonies).
+	purgeBatch    = 20
+	bigPurgeBatch = 500
+	purgeBatches  = 5
 )
 
 // Ceremony types.
 const (
 	ceremonyTOTP          = "totpEnrollment"
 	ceremonyPasskeyCreate = "passkeyRegistration"
-	ceremonyPasskeyLogin  = "passkeyLogin"
+	// ceremonyPasskeyLogin is a passkey sign-in: never stored itself,
+	// it names the type sealed into its handle (logintoken.go).
+	ceremonyPasskeyLogin = "passkeyLogin"
 )
 
 // ceremony is the document of a ceremony object.
@@ -45,6 +59,12 @@ type ceremony struct {
 	Type            string    `json:"type"`
 	UserID          string    `json:"userId"`
 	ExpiresDateTime time.Time `json:"expiresDateTime"`
+}
+
+// stepGone is the one error of a handle that is spent, expired, forged or
+// another tenant's: it reveals nothing about which.
+func stepGone() *errs.Error {
+	return errs.E(errs.Invalid, "The registration or sign-in step expired or was already used. Start again.")
 }
 
 // newHandle returns a fresh handle and the id it is stored under.
@@ -73,7 +93,7 @@ func validHandle(h string) bool {
 // putCeremony stores a ceremony under id with its plaintext secret sealed,
 // and purges a batch of expired ones of the tenant.
 func (s *Service) putCeremony(w store.Writer, tenantID, id string, c ceremony, secret []byte, now time.Time) error {
-	if err := purgeCeremonies(w, tenantID, now); err != nil {
+	if _, err := purgeCeremonies(w, tenantID, now, purgeBatch); err != nil {
 		return err
 	}
 	sealed, err := s.box.Seal(secret, secretAD(tenantID, iam.KindAuthMethodCeremony, id))
@@ -92,7 +112,7 @@ func (s *Service) putCeremony(w store.Writer, tenantID, id string, c ceremony, s
 // missing, expired or mistyped one is the same error, so a handle reveals
 // nothing.
 func (s *Service) getCeremony(r store.Reader, tenantID, id, typ string, now time.Time) (store.Object, ceremony, []byte, error) {
-	gone := errs.E(errs.Invalid, "The registration or sign-in step expired or was already used. Start again.")
+	gone := stepGone()
 	o, err := r.Get(tenantID, iam.KindAuthMethodCeremony, id)
 	if errs.KindOf(err) == errs.NotFound {
 		return o, ceremony{}, nil, gone
@@ -116,7 +136,7 @@ func (s *Service) getCeremony(r store.Reader, tenantID, id, typ string, now time
 // anything, so a challenge is answered at most once.
 func (s *Service) takeCeremony(ctx context.Context, tenantID, handle, typ string) (ceremony, []byte, error) {
 	if !validHandle(handle) {
-		return ceremony{}, nil, errs.E(errs.Invalid, "The registration or sign-in step expired or was already used. Start again.")
+		return ceremony{}, nil, stepGone()
 	}
 	id := handleID(handle)
 	var (
@@ -134,18 +154,19 @@ func (s *Service) takeCeremony(ctx context.Context, tenantID, handle, typ string
 	return c, secret, err
 }
 
-// purgeCeremonies deletes a batch of the tenant's expired ceremonies.
-func purgeCeremonies(w store.Writer, tenantID string, now time.Time) error {
-	p, err := w.List(tenantID, iam.KindAuthMethodCeremony, store.Live, query.List{Top: purgeBatch,
+// purgeCeremonies deletes up to limit of the tenant's expired ceremonies
+// and returns how many it found.
+func purgeCeremonies(w store.Writer, tenantID string, now time.Time, limit int) (int, error) {
+	p, err := w.List(tenantID, iam.KindAuthMethodCeremony, store.Live, query.List{Top: limit,
 		Filter: query.Cmp{Field: query.Field{Path: "createdDateTime", Type: query.Time}, Op: query.Lt,
 			Value: query.Value{Type: query.Time, Time: now}}})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, o := range p.Items {
 		if err := w.Delete(tenantID, iam.KindAuthMethodCeremony, o.ID); err != nil && errs.KindOf(err) != errs.NotFound {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return len(p.Items), nil
 }

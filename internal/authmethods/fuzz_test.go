@@ -56,3 +56,39 @@ func FuzzParseResponses(f *testing.F) {
 		_ = validHandle(string(b))
 	})
 }
+
+// FuzzOpenLoginToken: a passkey sign-in handle comes back from a browser,
+// so the opener parses untrusted input. Whatever it is given, it never
+// panics, refuses with the one Invalid error, and opens only the exact
+// handles the server sealed (the encoding is canonical, the seal
+// authenticated), never a variant of one.
+func FuzzOpenLoginToken(f *testing.F) {
+	s := tokenService(f)
+	named := mustSeal(f, s, tokenTenant, validToken())
+	d := validToken()
+	d.UserID, d.Session.UserID, d.Session.AllowedCredentialIDs = "", nil, nil
+	discoverable := mustSeal(f, s, tokenTenant, d)
+	valid := map[string]bool{named: true, discoverable: true}
+	f.Add(named)
+	f.Add(discoverable)
+	f.Add(named[:len(named)-1])
+	f.Add(named + "A")
+	f.Add(named + "=")
+	f.Add("AM1." + named[len(loginTokenPrefix):])
+	f.Add(loginTokenPrefix)
+	f.Add(loginTokenPrefix + "AAAA")
+	f.Add("")
+	f.Add(loginTokenPrefix + "\x00\xff")
+	f.Fuzz(func(t *testing.T, h string) {
+		tok, err := s.openLoginToken(tokenTenant, h, tokenNow)
+		if err != nil {
+			if errs.KindOf(err) != errs.Invalid || errs.As(err).Message != stepGone().Message {
+				t.Fatalf("refused %q as %v", h, err)
+			}
+			return
+		}
+		if !valid[h] {
+			t.Fatalf("opened a handle the server never sealed: %q (%+v)", h, tok)
+		}
+	})
+}

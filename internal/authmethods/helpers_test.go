@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,9 +33,11 @@ const (
 // env is the service on a real store with the server's own authorizer, a
 // directory service to make users and roles, and a clock the test moves.
 type env struct {
-	t      *testing.T
-	ctx    context.Context
-	st     store.Store
+	t   *testing.T
+	ctx context.Context
+	st  store.Store
+	// writes counts the transactions the service (and the test) write.
+	writes *countingStore
 	svc    *authmethods.Service
 	dir    *directory.Service
 	mu     sync.Mutex
@@ -50,7 +53,8 @@ func newEnv(t *testing.T) *env {
 	db := backendtest.Open(t)
 	log := slog.New(slog.DiscardHandler)
 	tenants := access.New(db, log)
-	e.st = tenants.Watch(db)
+	e.writes = &countingStore{Store: tenants.Watch(db)}
+	e.st = e.writes
 	az := &access.Authorizer{Tenants: tenants, Now: e.clock}
 	key := make([]byte, secretbox.KeySize)
 	if _, err := rand.Read(key); err != nil {
@@ -73,6 +77,17 @@ func newEnv(t *testing.T) *env {
 	e.tenant, e.domain = creds.TenantID, creds.Domain
 	e.admin = e.userID(creds.AdminUserPrincipalName)
 	return e
+}
+
+// countingStore counts write transactions.
+type countingStore struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (c *countingStore) Write(ctx context.Context, fn func(store.Writer) error) error {
+	c.n.Add(1)
+	return c.Store.Write(ctx, fn)
 }
 
 func (e *env) clock() time.Time {

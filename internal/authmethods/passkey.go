@@ -167,7 +167,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, tenantID, userI
 		return Method{}, err
 	}
 	if c.UserID != u.oid {
-		return Method{}, errs.E(errs.Invalid, "The registration or sign-in step expired or was already used. Start again.")
+		return Method{}, stepGone()
 	}
 	cred, err := wa.CreateCredential(u, sd, parsed)
 	if err != nil {
@@ -225,11 +225,17 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, tenantID, userI
 // with userID "", for any discoverable passkey of the tenant (the
 // authenticator then names the user). It returns the options for
 // navigator.credentials.get as JSON ({"publicKey": …}) and an opaque
-// session handle for FinishPasskeyLogin.
+// handle for FinishPasskeyLogin. It writes nothing (a discoverable
+// sign-in does not even read): the challenge travels sealed in the handle
+// until it is answered (logintoken.go), so a sign-in page may begin one on
+// every view.
 func (s *Service) BeginPasskeyLogin(ctx context.Context, tenantID, userID string) (options, session []byte, err error) {
 	wa, err := s.relyingParty()
 	if err != nil {
 		return nil, nil, err
+	}
+	if tenantID == "" {
+		return nil, nil, errs.E(errs.Internal, "a passkey sign-in needs a tenant")
 	}
 	var (
 		assertion *protocol.CredentialAssertion
@@ -254,22 +260,34 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, tenantID, userID string
 	if err != nil {
 		return nil, nil, errs.Wrap(errs.Internal, err, "begin passkey sign-in")
 	}
-	return s.startCeremony(ctx, tenantID, ceremonyPasskeyLogin, userID, assertion, sd)
+	opts, err := json.Marshal(assertion)
+	if err != nil {
+		return nil, nil, errs.Wrap(errs.Internal, err, "encode WebAuthn options")
+	}
+	handle, err := s.sealLoginToken(tenantID, loginToken{UserID: userID, Expires: s.now().Add(ceremonyLifetime).Unix(), Session: *sd})
+	if err != nil {
+		return nil, nil, err
+	}
+	return opts, []byte(handle), nil
 }
 
-// FinishPasskeyLogin checks the browser's assertion against the session
-// and returns the user it proves. User verification is required, the
-// signature must verify with the registered key, and the signature
-// counter must move forward (unless the authenticator keeps none).
+// FinishPasskeyLogin checks the browser's assertion against the handle's
+// challenge and returns the user it proves. The handle must be this
+// tenant's, unexpired and unanswered; user verification is required, the
+// signature must verify with the registered key (of the handle's user,
+// for a named sign-in), and the signature counter must move forward
+// (unless the authenticator keeps none). Accepting the assertion spends
+// the challenge in the same write that advances the counter.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, tenantID string, session, response []byte) (string, error) {
 	wa, err := s.relyingParty()
 	if err != nil {
 		return "", err
 	}
-	c, sd, err := s.finishCeremony(ctx, tenantID, session, ceremonyPasskeyLogin)
+	tok, err := s.openLoginToken(tenantID, string(session), s.now())
 	if err != nil {
 		return "", err
 	}
+	sd := tok.Session
 	parsed, err := ParseAssertionResponse(response)
 	if err != nil {
 		return "", err
@@ -287,8 +305,8 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, tenantID string, sessi
 		})
 		return lu, err
 	}
-	if c.UserID != "" {
-		if u, err = load(c.UserID); err != nil {
+	if tok.UserID != "" {
+		if u, err = load(tok.UserID); err != nil {
 			return "", err
 		}
 		cred, err = wa.ValidateLogin(u, sd, parsed)
@@ -307,17 +325,20 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, tenantID string, sessi
 	if err != nil || u == nil {
 		return "", webauthnError(errs.Unauthenticated, "The passkey could not be verified.", err)
 	}
-	if cred.Authenticator.CloneWarning {
-		return "", clonedPasskey()
+	userID, err := s.advanceCounter(ctx, tenantID, u, cred, parsed.Response.AuthenticatorData.Counter, tok)
+	if err != nil {
+		return "", err
 	}
-	return s.advanceCounter(ctx, tenantID, u, cred, parsed.Response.AuthenticatorData.Counter)
+	s.maybePurgeCeremonies(ctx, tenantID)
+	return userID, nil
 }
 
-// advanceCounter records a passkey use: the counter read at verification
-// is compared again with the stored one inside the write, so two uses of
-// one counter value (a clone, or a replay racing the original) cannot
-// both pass.
-func (s *Service) advanceCounter(ctx context.Context, tenantID string, u *waUser, cred *webauthn.Credential, counter uint32) (string, error) {
+// advanceCounter records a passkey use: in one write, the challenge is
+// spent (a second answer to it fails here), and the counter read at
+// verification is compared again with the stored one, so two uses of one
+// counter value (a clone, or a replay racing the original) cannot both
+// pass. A refusal rolls the write back: nothing is recorded.
+func (s *Service) advanceCounter(ctx context.Context, tenantID string, u *waUser, cred *webauthn.Credential, counter uint32, tok loginToken) (string, error) {
 	m, ok := u.methods[string(cred.ID)]
 	if !ok {
 		return "", webauthnError(errs.Unauthenticated, "The passkey could not be verified.", nil)
@@ -327,6 +348,13 @@ func (s *Service) advanceCounter(ctx context.Context, tenantID string, u *waUser
 		return "", errs.Wrap(errs.Internal, err, "encode passkey")
 	}
 	err = s.st.Write(ctx, func(w store.Writer) error {
+		// A challenge answered before is that, whatever else is wrong.
+		if err := spendChallenge(w, tenantID, tok, m.rec.UserID); err != nil {
+			return err
+		}
+		if cred.Authenticator.CloneWarning {
+			return clonedPasskey()
+		}
 		o, err := w.Get(tenantID, iam.KindAuthenticationMethod, m.obj.ID)
 		if errs.KindOf(err) == errs.NotFound {
 			return webauthnError(errs.Unauthenticated, "The passkey was removed.", nil)
@@ -360,8 +388,8 @@ func clonedPasskey() error {
 	return aadsts(errs.Unauthenticated, codeStrongFailed, "The passkey's signature counter did not advance; the authenticator may have been cloned.")
 }
 
-// startCeremony stores a WebAuthn session and answers the options JSON
-// and the session handle.
+// startCeremony stores a WebAuthn registration session and answers the
+// options JSON and the session handle.
 func (s *Service) startCeremony(ctx context.Context, tenantID, typ, userID string, options any, sd *webauthn.SessionData) ([]byte, []byte, error) {
 	opts, err := json.Marshal(options)
 	if err != nil {
@@ -385,7 +413,7 @@ func (s *Service) startCeremony(ctx context.Context, tenantID, typ, userID strin
 	return opts, []byte(handle), nil
 }
 
-// finishCeremony consumes a WebAuthn session.
+// finishCeremony consumes a WebAuthn registration session.
 func (s *Service) finishCeremony(ctx context.Context, tenantID string, session []byte, typ string) (ceremony, webauthn.SessionData, error) {
 	var sd webauthn.SessionData
 	c, plain, err := s.takeCeremony(ctx, tenantID, string(session), typ)

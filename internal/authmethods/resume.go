@@ -13,7 +13,7 @@ import (
 // after a wrong first code must show the QR code the user already scanned.
 func (s *Service) ResumeTOTP(ctx context.Context, tenantID, userID, handle, accountName string) (TOTPEnrollment, error) {
 	if !validHandle(handle) {
-		return TOTPEnrollment{}, errs.E(errs.Invalid, "The registration or sign-in step expired or was already used. Start again.")
+		return TOTPEnrollment{}, stepGone()
 	}
 	issuer := s.cfg.Issuer
 	var secret []byte
@@ -23,7 +23,7 @@ func (s *Service) ResumeTOTP(ctx context.Context, tenantID, userID, handle, acco
 			return err
 		}
 		if c.UserID != userID {
-			return errs.E(errs.Invalid, "The registration or sign-in step expired or was already used. Start again.")
+			return stepGone()
 		}
 		if t, err := r.Tenant(tenantID); err == nil && t.DisplayName != "" {
 			issuer = t.DisplayName

@@ -11,11 +11,14 @@
 // display name column holds the user's id, so a user's methods are one
 // index range; Secret holds what must not leak, sealed with the server's
 // master key (a TOTP seed, a passkey's credential record) or hashed (a
-// Temporary Access Pass). Steps in progress (a TOTP enrollment waiting for
-// its first code, a WebAuthn challenge) are single-use objects of kind
-// iam.KindAuthMethodCeremony that expire within minutes; failed
-// second-factor attempts are counted per user in an object of kind
-// iam.KindStrongAuthState.
+// Temporary Access Pass). Steps in progress of a signed-in user (a TOTP
+// enrollment waiting for its first code, a passkey registration) are
+// single-use objects of kind iam.KindAuthMethodCeremony that expire within
+// minutes. A passkey sign-in's challenge is not stored until it is
+// answered: it travels sealed in its handle (logintoken.go), and the
+// answer that is accepted records it, as an object of the same kind, so it
+// is answered once. Failed second-factor attempts are counted per user in
+// an object of kind iam.KindStrongAuthState.
 //
 // Every check that must not race (a TOTP code used twice, a one-time pass
 // used twice, a passkey's signature counter, the failure count) reads and
@@ -63,18 +66,28 @@ type Config struct {
 	// Lockout limits wrong second-factor attempts; zero fields take the
 	// defaults of DefaultLockout.
 	Lockout LockoutPolicy
-	Now     func() time.Time
-	Log     *slog.Logger
+	// ChallengeSealer seals the passkey sign-in challenges handed to
+	// browsers (logintoken.go); nil uses the service's sealer. Anyone can
+	// have one sealed, by viewing a sign-in page, so the server gives
+	// them a key of their own (secretbox.DeriveKey): they never spend the
+	// nonce budget of the key that protects secrets at rest.
+	ChallengeSealer Sealer
+	Now             func() time.Time
+	Log             *slog.Logger
 }
 
 // Service is the authentication methods service.
 type Service struct {
-	st    store.Store
-	box   Sealer
-	authz authz.Authorizer
-	cfg   Config
-	now   func() time.Time
-	log   *slog.Logger
+	st  store.Store
+	box Sealer
+	// challenges seals passkey sign-in challenges (Config.ChallengeSealer).
+	challenges Sealer
+	// purges paces the purge of spent challenges (logintoken.go).
+	purges purgePacer
+	authz  authz.Authorizer
+	cfg    Config
+	now    func() time.Time
+	log    *slog.Logger
 	// wa is nil when the public URL cannot host passkeys; waErr says why.
 	wa    *webauthn.WebAuthn
 	waErr error
@@ -86,7 +99,10 @@ func New(st store.Store, box Sealer, a authz.Authorizer, cfg Config) (*Service, 
 	if st == nil || box == nil || a == nil {
 		return nil, errs.E(errs.Internal, "authmethods: a store, a sealer and an authorizer are required")
 	}
-	s := &Service{st: st, box: box, authz: a, cfg: cfg, now: cfg.Now, log: cfg.Log}
+	s := &Service{st: st, box: box, challenges: cfg.ChallengeSealer, authz: a, cfg: cfg, now: cfg.Now, log: cfg.Log}
+	if s.challenges == nil {
+		s.challenges = box
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

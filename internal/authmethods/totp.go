@@ -107,7 +107,7 @@ func totpEnrollment(issuer, accountName string, seed []byte) (TOTPEnrollment, er
 // is used up. A wrong code leaves the enrollment open for another try.
 func (s *Service) ConfirmTOTP(ctx context.Context, tenantID, userID, enrollmentID, code string) (Method, error) {
 	if !validHandle(enrollmentID) {
-		return Method{}, errs.E(errs.Invalid, "The registration or sign-in step expired or was already used. Start again.")
+		return Method{}, stepGone()
 	}
 	id := handleID(enrollmentID)
 	var out Method
@@ -122,7 +122,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, tenantID, userID, enrollmentI
 			return err
 		}
 		if c.UserID != u.ID {
-			return errs.E(errs.Invalid, "The registration or sign-in step expired or was already used. Start again.")
+			return stepGone()
 		}
 		step, ok := matchTOTP(string(secret), code, now, -1)
 		if !ok {

@@ -59,9 +59,11 @@ const (
 	// the user's id, so a user's methods are one index range; Secret holds
 	// the sealed or hashed material. authmethods owns it.
 	KindAuthenticationMethod Kind = "authenticationMethod"
-	// KindAuthMethodCeremony is a registration or sign-in step in progress
-	// (a TOTP enrollment awaiting its first code, a WebAuthn challenge):
-	// single use, CreatedAt is its expiry. authmethods owns it.
+	// KindAuthMethodCeremony is a registration step in progress (a TOTP
+	// enrollment awaiting its first code, a passkey registration's
+	// challenge), or a passkey sign-in's challenge once answered (kept so
+	// it is answered once): single use, CreatedAt is its expiry.
+	// authmethods owns it.
 	KindAuthMethodCeremony Kind = "authenticationMethodCeremony"
 	// KindStrongAuthState counts a user's failed second-factor attempts
 	// (TOTP codes, Temporary Access Passes) for the lockout, keyed by the

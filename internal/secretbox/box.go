@@ -17,7 +17,9 @@ package secretbox
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 
 	"github.com/ostiary/ostiary/internal/errs"
@@ -97,4 +99,25 @@ func aad(version byte, associatedData []byte) []byte {
 	a := make([]byte, 0, 1+len(associatedData))
 	a = append(a, version)
 	return append(a, associatedData...)
+}
+
+// DeriveKey returns a key of its own for one purpose, derived from the
+// master key with HKDF-SHA256: a Box under it opens nothing sealed under
+// the master key or under another purpose's key, and the reverse. It is
+// for values sealed in volume at anyone's request (challenges handed to
+// browsers), which would otherwise spend the master key's budget of
+// random nonces (see Seal) and bring values an outsider chooses when to
+// make under the key that protects secrets at rest.
+func DeriveKey(master []byte, purpose string) ([]byte, error) {
+	if len(master) != KeySize {
+		return nil, errs.E(errs.Invalid, "secretbox: the master key must be %d bytes, got %d", KeySize, len(master))
+	}
+	if purpose == "" {
+		return nil, errs.E(errs.Internal, "secretbox: a derived key needs a purpose")
+	}
+	k, err := hkdf.Key(sha256.New, master, nil, "ostiary secretbox v1 derived key: "+purpose, KeySize)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "secretbox: cannot derive a key")
+	}
+	return k, nil
 }

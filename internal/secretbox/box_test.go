@@ -156,3 +156,41 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestDeriveKey(t *testing.T) {
+	master := newKey(t)
+	a, err := DeriveKey(master, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := DeriveKey(master, "a")
+	b, _ := DeriveKey(master, "b")
+	other, _ := DeriveKey(newKey(t), "a")
+	if len(a) != KeySize || !bytes.Equal(a, again) {
+		t.Fatalf("derivation is not a deterministic %d-byte key: %x %x", KeySize, a, again)
+	}
+	if bytes.Equal(a, master) || bytes.Equal(a, b) || bytes.Equal(a, other) {
+		t.Fatal("a derived key equals the master key, another purpose's or another master's")
+	}
+	// A value sealed under one key opens under none of the others.
+	boxes := map[string][]byte{"master": master, "a": a, "b": b}
+	for name, k := range boxes {
+		from, _ := New(k)
+		sealed, err := from.Seal([]byte("x"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for other, k2 := range boxes {
+			to, _ := New(k2)
+			if _, err := to.Open(sealed, nil); (err == nil) != (name == other) {
+				t.Errorf("sealed under %s, opened under %s: %v", name, other, err)
+			}
+		}
+	}
+	if _, err := DeriveKey(master[:16], "a"); err == nil {
+		t.Error("a short master key was accepted")
+	}
+	if _, err := DeriveKey(master, ""); err == nil {
+		t.Error("a key derived for no purpose")
+	}
+}

@@ -15,16 +15,19 @@ import (
 // (static/passkey.js), loaded only by pages that offer a passkey, whose
 // CSP then allows `script-src 'self'` and nothing more (no inline script,
 // no eval). A page carries the ceremony's options (JSON, in a data-
-// attribute of its form) and the server-side handle of its challenge (a
-// hidden field); the script calls navigator.credentials, puts the answer
-// in a hidden field and submits the form. Without script the passkey
+// attribute of its form) and the opaque handle of its challenge (a hidden
+// field); the script calls navigator.credentials, puts the answer in a
+// hidden field and submits the form. Without script the passkey
 // forms stay hidden and the other ways in work as before.
 //
 // Where passkeys are offered:
 //   - the sign-in page of the authorize endpoint on a tenant-specific URL:
 //     "Sign in with a passkey", passwordless, with any discoverable
 //     passkey of the tenant (on /common and /organizations the tenant is
-//     not known before the user name, and a ceremony belongs to a tenant);
+//     not known before the user name, and a challenge belongs to a
+//     tenant). Anyone can view this page, so beginning its passkey
+//     sign-in writes nothing: the challenge is sealed into the handle and
+//     recorded only when an answer is accepted (authmethods/logintoken.go);
 //   - the MFA challenge: "Use a passkey instead" (or alone, for a user
 //     whose only second factor is a passkey), with the user's passkeys;
 //   - My Security Info: "Add a passkey", and a passkey as the fresh
@@ -40,11 +43,12 @@ type Passkeys interface {
 	// public host can be a relying party id).
 	PasskeysAvailable() bool
 	// BeginPasskeyLogin starts a passkey sign-in with userID's passkeys,
-	// or, with userID "", any discoverable passkey of the tenant.
+	// or, with userID "", any discoverable passkey of the tenant. It must
+	// not write to the store: the sign-in page calls it on every view.
 	BeginPasskeyLogin(ctx context.Context, tenantID, userID string) (PasskeyCeremony, error)
-	// FinishPasskeyLogin checks the browser's answer against the ceremony
-	// and returns the user it proves, who must exist and be enabled.
-	// Errors carry AADSTS codes.
+	// FinishPasskeyLogin checks the browser's answer against the
+	// handle's challenge, which it spends, and returns the user it proves,
+	// who must exist and be enabled. Errors carry AADSTS codes.
 	FinishPasskeyLogin(ctx context.Context, tenantID, handle, response string) (*iam.User, error)
 	// BeginPasskeyRegistration starts registering a passkey for the user.
 	BeginPasskeyRegistration(ctx context.Context, tenantID, userID string) (PasskeyCeremony, error)
@@ -55,7 +59,8 @@ type Passkeys interface {
 
 // PasskeyCeremony is a WebAuthn step handed to the browser: the options
 // for navigator.credentials as JSON ({"publicKey": …}) and the opaque
-// handle of the challenge kept on the server, which the form posts back.
+// handle of its challenge, which the form posts back: sealed by the
+// server for a sign-in, the key of a stored ceremony for a registration.
 type PasskeyCeremony struct {
 	Options, Handle string
 }
@@ -111,7 +116,7 @@ const (
 
 // loginPasskey is the sign-in page's passwordless option, or nil where
 // passkeys are not offered: only on the authorize endpoint, when the
-// tenant is known (a ceremony belongs to a tenant).
+// tenant is known (a challenge belongs to a tenant). It writes nothing.
 func (h *Handler) loginPasskey(ctx context.Context, ar *authzRequest) *PasskeyCeremony {
 	if h.methods == nil || ar.action != "" || ar.selfService || ar.tenantID == "" || !h.methods.PasskeysAvailable() {
 		return nil
@@ -124,8 +129,8 @@ func (h *Handler) loginPasskey(ctx context.Context, ar *authzRequest) *PasskeyCe
 	return &c
 }
 
-// userPasskey starts a ceremony with the user's own passkeys (a second
-// factor), or returns nil when they have none here.
+// userPasskey starts a passkey sign-in with the user's own passkeys (a
+// second factor), or returns nil when they have none here.
 func (h *Handler) userPasskey(ctx context.Context, tenantID, userID string, f SecondFactors) *PasskeyCeremony {
 	if !f.Passkey {
 		return nil
@@ -169,7 +174,8 @@ func (h *Handler) passkeyLogin(w http.ResponseWriter, r *http.Request, ar *authz
 }
 
 // verifyPasskey checks a passkey answer as a second factor of userID: the
-// ceremony may be any of the tenant's, so the passkey must be the user's.
+// handle may be any of the tenant's (the sign-in page's is open to every
+// user), so the passkey must be the user's.
 func (h *Handler) verifyPasskey(ctx context.Context, tenantID, userID string, form map[string][]string) error {
 	get := func(k string) string {
 		if v := form[k]; len(v) > 0 {

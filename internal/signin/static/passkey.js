@@ -2,7 +2,7 @@
 // this file (its CSP allows this one same-origin script, nothing inline).
 // Each form with a data-passkey attribute ("get" to sign in, "create" to
 // register) carries the WebAuthn options in data-passkey-options and the
-// server's handle of the challenge in a hidden field. On submit, this
+// challenge's opaque handle in a hidden field. On submit, this
 // script asks the browser for the passkey, puts its answer (JSON) in the
 // form's ostiary_passkey_response field and submits the form. The forms
 // stay hidden where the browser cannot do WebAuthn or script is off.
