@@ -73,3 +73,43 @@ func TestGroupClaims(t *testing.T) {
 		t.Fatalf("overage: groups %d, claims %v", len(g), c)
 	}
 }
+
+// TestWidsForResources: Graph tokens carry wids; a custom API's only when
+// its app asks for directory roles (groupMembershipClaims), as Entra
+// defines the claim.
+func TestWidsForResources(t *testing.T) {
+	t.Parallel()
+	w := newUserWorld(t, app.Options{})
+	const reportsReader = "4a5d8f65-41da-4de4-8968-e035b65339cf"
+	call(t, w.srv, "POST", assignPath, w.tok, map[string]any{"principalId": w.userID, "roleDefinitionId": reportsReader, "directoryScopeId": "/"}, 201)
+	api := func(name, claims string) string {
+		body := map[string]any{"displayName": name, "identifierUris": []string{"api://" + name},
+			"api": map[string]any{"oauth2PermissionScopes": []map[string]any{{"id": iam.NewID(), "value": "read", "type": "User", "isEnabled": true,
+				"adminConsentDisplayName": "Read", "adminConsentDescription": "Read"}}}}
+		if claims != "" {
+			body["groupMembershipClaims"] = claims
+		}
+		r := call(t, w.srv, "POST", "/v1.0/applications", w.tok, body, 201)
+		sp := idOf(t, call(t, w.srv, "POST", "/v1.0/servicePrincipals", w.tok, map[string]any{"appId": r.JSON(t)["appId"]}, 201))
+		call(t, w.srv, "POST", "/v1.0/oauth2PermissionGrants", w.tok, map[string]any{
+			"clientId": w.client.SPID, "consentType": "AllPrincipals", "resourceId": sp, "scope": "read"}, 201)
+		return "api://" + name + "/read"
+	}
+	wids := func(scope string) []string {
+		t.Helper()
+		st, m := w.ropc(t, userPassword, scope)
+		if st != 200 {
+			t.Fatalf("ROPC for %s: %d %v", scope, st, m)
+		}
+		return claimStrings(claimsOf(t, m["access_token"].(string)), "wids")
+	}
+	if got := wids("User.Read"); !slices.Contains(got, reportsReader) {
+		t.Errorf("Graph token wids: %v", got)
+	}
+	if got := wids(api("plain-api", "")); len(got) != 0 {
+		t.Errorf("custom API without group claims has wids: %v", got)
+	}
+	if got := wids(api("roles-api", "DirectoryRole")); !slices.Contains(got, reportsReader) {
+		t.Errorf("custom API asking for directory roles: wids %v", got)
+	}
+}

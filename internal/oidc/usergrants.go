@@ -165,7 +165,7 @@ func (h *Handler) issueUserTokens(ctx context.Context, req *tokenRequest, ut *us
 	at, err := h.deps.UserTokens.IssueUserToken(tokens.UserTokenRequest{
 		TenantID: ut.tenantID, ClientAppID: ut.client.Application.AppID, ClientAuth: ut.clientAuth,
 		Resource: tokens.Resource{AppID: grant.AppID, Identifier: grant.Identifier, AccessTokenVersion: grant.AccessTokenVersion},
-		User:     info, Scopes: scp, Wids: ut.wids, AMR: ut.methods(), Groups: groups, GroupsOverage: overage, Now: req.now,
+		User:     info, Scopes: scp, Wids: widsFor(grant, ut.wids), AMR: ut.methods(), Groups: groups, GroupsOverage: overage, Now: req.now,
 	})
 	if err != nil {
 		return nil, err
@@ -401,4 +401,19 @@ func (h *Handler) checkMFAStillSatisfied(ctx context.Context, tenantID string, u
 		return err
 	}
 	return aadsts(50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'.", iam.MicrosoftGraphResource)
+}
+
+// widsFor is the wids claim of an access token for the resource: Microsoft
+// Graph's tokens always carry it, as Entra's do; another resource's only
+// when its app asks for directory roles (groupMembershipClaims "All" or
+// "DirectoryRole"), as Entra defines the claim.
+func widsFor(grant *authn.DelegatedGrant, wids []string) []string {
+	if grant.IsGraph() {
+		return wids
+	}
+	switch strings.ToLower(grant.GroupClaims) {
+	case "all", "directoryrole":
+		return wids
+	}
+	return nil
 }
