@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -44,6 +45,9 @@ const signInClientsPerCore = 64
 //   - p99-hashes: p99 latency of successful sign-ins in units of one hash
 //     (goal < 4);
 //   - share-429: the share of requests refused with 429;
+//   - rss-MiB: the process's resident memory after the run (server and
+//     clients; rss-before-MiB before it), to hold against cores ×
+//     argon2 memory;
 //   - sched-p99-ms: the p99 of the Go scheduler's latency over the run
 //     (runtime/metrics), the time runnable goroutines, clients' and
 //     server's, waited for a core while argon2 held both.
@@ -127,6 +131,7 @@ func BenchmarkTokenPassword(b *testing.B) {
 		)
 		b.SetParallelism(perCore)
 		sched0 := schedLatencies()
+		rss0 := rssMiB()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			user := users[int(next.Add(1)-1)%len(users)]
@@ -173,6 +178,10 @@ func BenchmarkTokenPassword(b *testing.B) {
 			b.ReportMetric(float64(busy.Load())/float64(total), "share-429")
 		}
 		b.ReportMetric(schedP99(sched0, schedLatencies()).Seconds()*1000, "sched-p99-ms")
+		if rss0 > 0 {
+			b.ReportMetric(rss0, "rss-before-MiB")
+			b.ReportMetric(rssMiB(), "rss-MiB")
+		}
 	})
 }
 
@@ -191,6 +200,25 @@ func timeOneHash(b *testing.B, p passwords.Params) time.Duration {
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2]
+}
+
+// rssMiB is this process's resident set (VmRSS) in MiB, or 0 where
+// /proc/self/status cannot tell.
+func rssMiB() float64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			if err != nil {
+				return 0
+			}
+			return float64(kb) / 1024
+		}
+	}
+	return 0
 }
 
 // schedLatencies reads the Go scheduler's latency histogram.
