@@ -122,52 +122,22 @@ func (s *Service) IssueTAP(ctx context.Context, c *iam.Caller, userID string, li
 // codes.
 func (s *Service) VerifyTAP(ctx context.Context, tenantID, userID, pass string, now time.Time) error {
 	pass = strings.TrimSpace(pass)
-	var result error
-	err := s.st.Write(ctx, func(w store.Writer) error {
-		result = nil
-		u, err := liveUser(w, tenantID, userID)
-		if err != nil {
-			return err
-		}
-		lim, err := s.limiter(w, tenantID, u.ID)
-		if err != nil {
-			return err
-		}
-		if lim.locked(now) {
-			result = errLocked()
-			return nil
-		}
-		ms, err := userMethods(w, tenantID, u.ID, TypeTAP)
-		if err != nil {
-			return err
-		}
+	return s.verifyLimited(ctx, tenantID, userID, TypeTAP, now, nil, func(w store.Writer, ms []stored) (bool, error) {
 		for _, m := range ms {
 			if len(pass) > 64 || subtle.ConstantTimeCompare(m.obj.Secret, passHash(tenantID, m.obj.ID, pass)) != 1 {
 				continue
 			}
 			if usable, _ := m.rec.tapState(now); !usable {
-				break // counted as a failure: an old pass is no better than a guess
+				return false, nil // counted as a failure: an old pass is no better than a guess
 			}
 			m.rec.LastUsedDateTime = ptr(wholeSecond(now))
 			if m.rec.IsUsableOnce != nil && *m.rec.IsUsableOnce {
 				m.rec.UsedDateTime = ptr(wholeSecond(now))
 			}
-			if err := save(w, m); err != nil {
-				return err
-			}
-			return lim.succeed(now)
+			return true, save(w, m)
 		}
-		locked, err := lim.fail(now)
-		result = errWrongCode()
-		if locked {
-			result = errLocked()
-		}
-		return err
+		return false, nil
 	})
-	if err != nil {
-		return err
-	}
-	return result
 }
 
 func newPass() (string, error) {

@@ -169,6 +169,32 @@ func (s *Service) ConfirmTOTP(ctx context.Context, tenantID, userID, enrollmentI
 // two requests with one code cannot both pass. Wrong codes count towards
 // the lockout (AADSTS500121, then AADSTS50053 while locked).
 func (s *Service) VerifyTOTP(ctx context.Context, tenantID, userID, code string, now time.Time) error {
+	none := aadsts(errs.Precondition, codeNotRegistered, "The user has no authenticator app registered.")
+	return s.verifyLimited(ctx, tenantID, userID, TypeSoftwareOath, now, none, func(w store.Writer, ms []stored) (bool, error) {
+		for _, m := range ms {
+			secret, err := s.box.Open(m.obj.Secret, secretAD(tenantID, iam.KindAuthenticationMethod, m.obj.ID))
+			if err != nil {
+				return false, err
+			}
+			step, ok := matchTOTP(string(secret), code, now, m.rec.LastStep)
+			if !ok {
+				continue
+			}
+			m.rec.LastStep = step
+			m.rec.LastUsedDateTime = ptr(wholeSecond(now))
+			return true, save(w, m)
+		}
+		return false, nil
+	})
+}
+
+// verifyLimited runs one check of a second factor under the user's
+// lockout, in one write: match tries the user's methods of type t and
+// saves the one that accepts (its last step, its use); a miss counts as a
+// failure (AADSTS500121, then AADSTS50053 while locked). noMethods, when
+// set, is the answer for a user with no method of the type.
+func (s *Service) verifyLimited(ctx context.Context, tenantID, userID string, t Type, now time.Time, noMethods error,
+	match func(w store.Writer, ms []stored) (bool, error)) error {
 	var result error
 	err := s.st.Write(ctx, func(w store.Writer) error {
 		result = nil
@@ -184,28 +210,19 @@ func (s *Service) VerifyTOTP(ctx context.Context, tenantID, userID, code string,
 			result = errLocked()
 			return nil
 		}
-		ms, err := userMethods(w, tenantID, u.ID, TypeSoftwareOath)
+		ms, err := userMethods(w, tenantID, u.ID, t)
 		if err != nil {
 			return err
 		}
-		if len(ms) == 0 {
-			result = aadsts(errs.Precondition, codeNotRegistered, "The user has no authenticator app registered.")
+		if len(ms) == 0 && noMethods != nil {
+			result = noMethods
 			return nil
 		}
-		for _, m := range ms {
-			secret, err := s.box.Open(m.obj.Secret, secretAD(tenantID, iam.KindAuthenticationMethod, m.obj.ID))
-			if err != nil {
-				return err
-			}
-			step, ok := matchTOTP(string(secret), code, now, m.rec.LastStep)
-			if !ok {
-				continue
-			}
-			m.rec.LastStep = step
-			m.rec.LastUsedDateTime = ptr(wholeSecond(now))
-			if err := save(w, m); err != nil {
-				return err
-			}
+		ok, err := match(w, ms)
+		if err != nil {
+			return err
+		}
+		if ok {
 			return lim.succeed(now)
 		}
 		locked, err := lim.fail(now)
