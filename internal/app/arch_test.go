@@ -36,8 +36,8 @@ var allowed = map[string][]string{
 
 	// Services: rules, over the store contract.
 	"directory":       {"audit", "authz", "rbac", "passwords", "graphperms", "store", "errs", "iam", "query"},
-	"authmethods":     {"audit", "authz", "store", "errs", "iam", "query"},
-	"authn":           {"audit", "passwords", "graphperms", "rbac", "store", "errs", "iam", "query"},
+	"authmethods":     {"audit", "authz", "pace", "store", "errs", "iam", "query"},
+	"authn":           {"audit", "pace", "passwords", "graphperms", "rbac", "store", "errs", "iam", "query"},
 	"authn/authntest": {"passwords", "graphperms", "store", "errs", "iam", "query"},
 	"tokens":          {"store", "errs", "iam", "query"},
 	"audit":           {"store", "errs", "iam"},
@@ -63,6 +63,7 @@ var allowed = map[string][]string{
 	"graphperms":        {"iam"},
 	"iam":               {"errs"},
 	"oauth2":            {"errs"},
+	"pace":              {},
 	"passwords":         {"errs"},
 	"query":             {"errs"},
 	"rbac":              {"errs", "iam"},

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -164,34 +163,13 @@ func spendChallenge(w store.Writer, tenantID string, t loginToken, userID string
 	return err
 }
 
-// purgePacer remembers, per tenant, when this replica last purged expired
-// ceremonies after a sign-in.
-type purgePacer struct {
-	mu   sync.Mutex
-	next map[string]time.Time
-}
-
-// due reports whether tenantID's purge is due at now, and if so claims it.
-func (p *purgePacer) due(tenantID string, now time.Time) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.next == nil {
-		p.next = map[string]time.Time{}
-	}
-	if now.Before(p.next[tenantID]) {
-		return false
-	}
-	p.next[tenantID] = now.Add(challengePurgeEvery)
-	return true
-}
-
 // maybePurgeCeremonies purges a batch of the tenant's expired ceremonies
 // (answered challenges among them) when due, in a transaction of its own
 // so concurrent sign-ins do not contend over the same rows. It is best
 // effort: what it leaves, the next one takes.
 func (s *Service) maybePurgeCeremonies(ctx context.Context, tenantID string) {
 	now := s.now()
-	if !s.purges.due(tenantID, now) {
+	if !s.purges.Due(tenantID, now, challengePurgeEvery) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)

@@ -27,6 +27,7 @@ package authmethods
 
 import (
 	"context"
+	"github.com/ostiary/ostiary/internal/pace"
 	"log/slog"
 	"net/url"
 	"time"
@@ -83,7 +84,7 @@ type Service struct {
 	// challenges seals passkey sign-in challenges (Config.ChallengeSealer).
 	challenges Sealer
 	// purges paces the purge of spent challenges (logintoken.go).
-	purges purgePacer
+	purges pace.PerKey
 	authz  authz.Authorizer
 	cfg    Config
 	now    func() time.Time

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"math"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -396,34 +395,13 @@ func (s *Service) recordJTI(ctx context.Context, tenantID, appID, jti string, un
 	return nil
 }
 
-// jtiPurger remembers, per tenant, when this replica last purged expired
-// jti records.
-type jtiPurger struct {
-	mu   sync.Mutex
-	next map[string]time.Time
-}
-
-// due reports whether tenantID's purge is due at now, and if so claims it.
-func (p *jtiPurger) due(tenantID string, now time.Time) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.next == nil {
-		p.next = map[string]time.Time{}
-	}
-	if now.Before(p.next[tenantID]) {
-		return false
-	}
-	p.next[tenantID] = now.Add(jtiPurgeEvery)
-	return true
-}
-
 var jtiCreated = query.Field{Path: "createdDateTime", Type: query.Time}
 
 // maybePurgeJTIs deletes tenantID's expired jti records, a few batches at
 // most, when its purge is due. It is best effort: a failure leaves them for
 // the next.
 func (s *Service) maybePurgeJTIs(ctx context.Context, tenantID string, now time.Time) {
-	if !s.jtiPurge.due(tenantID, now) {
+	if !s.jtiPurge.Due(tenantID, now, jtiPurgeEvery) {
 		return
 	}
 	for range jtiPurgeBatches {

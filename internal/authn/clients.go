@@ -10,6 +10,7 @@ package authn
 import (
 	"context"
 	"encoding/json"
+	"github.com/ostiary/ostiary/internal/pace"
 	"strconv"
 	"strings"
 	"time"
@@ -32,9 +33,9 @@ type Service struct {
 	userLocks userLocks
 	dummy     dummyHash
 	// jtiPurge paces the purge of expired client assertion ids.
-	jtiPurge jtiPurger
+	jtiPurge pace.PerKey
 	// devicePurge paces the purge of expired device codes.
-	devicePurge jtiPurger
+	devicePurge pace.PerKey
 }
 
 // Config holds what user sign-in needs; the zero value serves clients only.

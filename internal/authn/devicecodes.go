@@ -557,7 +557,7 @@ func (s *Service) maybePurgeDeviceCodes(ctx context.Context, tenantID string, no
 		tenant string
 		kind   iam.Kind
 	}{{tenantID, iam.KindDeviceCode}, {"", iam.KindDeviceUserCode}} {
-		if !s.devicePurge.due(string(t.kind)+"|"+t.tenant, now) {
+		if !s.devicePurge.Due(string(t.kind)+"|"+t.tenant, now, jtiPurgeEvery) {
 			continue
 		}
 		for range devicePurgeBatches {
