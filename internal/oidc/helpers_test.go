@@ -48,7 +48,11 @@ type server struct {
 	daemon, orders, legacy, disabled authntest.App
 }
 
-func newServer(t testing.TB) *server {
+func newServer(t testing.TB) *server { return newServerWith(t, nil) }
+
+// newServerWith is newServer with a chance to change the handler's
+// dependencies before it is built (a test double at a true boundary).
+func newServerWith(t testing.TB, adjust func(*oidc.Deps)) *server {
 	t.Helper()
 	ctx := context.Background()
 	db := backendtest.Open(t)
@@ -79,8 +83,11 @@ func newServer(t testing.TB) *server {
 	}
 	hasher := passwords.NewHasher(passwords.Params{Memory: 8 * 1024, Time: 1, Threads: 1}, 2, 8)
 	svc := authn.NewWith(db, authn.Config{Hasher: hasher})
-	h, err := oidc.New(oidc.Config{PublicURL: ts.URL}, oidc.Deps{Tenants: svc, Clients: svc, Tokens: issuer, Keys: keys,
-		SignIns: svc, Users: svc, UserTokens: issuer})
+	deps := oidc.Deps{Tenants: svc, Clients: svc, Tokens: issuer, Keys: keys, SignIns: svc, Users: svc, UserTokens: issuer}
+	if adjust != nil {
+		adjust(&deps)
+	}
+	h, err := oidc.New(oidc.Config{PublicURL: ts.URL}, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
