@@ -56,11 +56,7 @@ func (m mfaMethods) ConfirmTOTP(ctx context.Context, tenantID, userID, enrollmen
 
 // MFARequirementFor implements oidc.MFAPolicy.
 func (m mfaMethods) MFARequirementFor(ctx context.Context, tenantID string, user *iam.User, now time.Time) (authn.MFARequirement, error) {
-	has, err := m.HasMFAMethod(ctx, tenantID, user.ID)
-	if err != nil {
-		return authn.MFARequirement{}, err
-	}
-	return m.clients.MFARequirement(ctx, tenantID, user, has, now)
+	return m.clients.MFARequirement(ctx, tenantID, user, func() (bool, error) { return m.HasMFAMethod(ctx, tenantID, user.ID) }, now)
 }
 
 // SignInWithTAP implements signin.Methods: the user's usable pass, if any,

@@ -200,9 +200,18 @@ func TestMFARegistrationGrace(t *testing.T) {
 	skip := parseFormN(t, p.body, 1)
 	skip.fields.Set("ostiary_mfa", "skip")
 	loc := b.do(t, "POST", skip.action, skip.fields).location(t)
-	tok := w.redeemCode(t, loc.Query().Get("code"), verifier)
+	st, m := w.postToken(t, url.Values{"grant_type": {"authorization_code"}, "client_id": {w.client.AppID}, "code": {loc.Query().Get("code")},
+		"redirect_uri": {loopbackRedirect}, "code_verifier": {verifier}, "scope": {"User.ReadWrite offline_access"}})
+	if st != 200 || m["refresh_token"] == nil {
+		t.Fatalf("redeem after skipping: %d %v", st, m)
+	}
+	tok := m["access_token"].(string)
 	if amr := claimStrings(claimsOf(t, tok), "amr"); slices.Contains(amr, "mfa") {
 		t.Errorf("amr after skipping: %v", amr)
+	}
+	// Within the grace period the skipped sign-in's tokens refresh.
+	if st, m := w.refresh(t, m["refresh_token"].(string), ""); st != 200 {
+		t.Fatalf("refresh within the grace period: %d %v", st, m)
 	}
 	// A delegated change without MFA under security defaults: a claims challenge.
 	r := w.srv.Do(t, "PATCH", "/v1.0/me", tok, map[string]any{"preferredLanguage": "fr-FR"})

@@ -45,7 +45,9 @@ func (m MFARequirement) Required() bool { return m.Challenge || m.Register }
 // MFARequirement decides what a user's interactive sign-in owes beyond the
 // password, under the tenant's security defaults (Conditional Access will
 // add its own rules). hasMethod says whether the user has a registered MFA
-// method (authenticator app or passkey).
+// method (authenticator app or passkey); it is asked only when the answer
+// matters (security defaults on), so a refresh in a tenant without them
+// reads no methods.
 //
 // Ostiary's reading of security defaults: every user with an MFA method
 // does MFA at every interactive sign-in (Entra asks ordinary users "when
@@ -54,7 +56,7 @@ func (m MFARequirement) Required() bool { return m.Challenge || m.Register }
 // and may skip for the grace period (14 days by default) from the first
 // time they are asked, unless they hold a privileged role, who must
 // register at once.
-func (s *Service) MFARequirement(ctx context.Context, tenantID string, user *iam.User, hasMethod bool, now time.Time) (MFARequirement, error) {
+func (s *Service) MFARequirement(ctx context.Context, tenantID string, user *iam.User, hasMethod func() (bool, error), now time.Time) (MFARequirement, error) {
 	var out MFARequirement
 	var sd, emergency bool
 	err := s.st.Read(ctx, func(r store.Reader) error {
@@ -73,7 +75,11 @@ func (s *Service) MFARequirement(ctx context.Context, tenantID string, user *iam
 		out.EmergencyAccess = true
 		return out, nil
 	}
-	if hasMethod {
+	has, err := hasMethod()
+	if err != nil {
+		return out, err
+	}
+	if has {
 		out.Challenge = true
 		return out, nil
 	}

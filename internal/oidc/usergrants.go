@@ -397,7 +397,10 @@ func (h *Handler) checkMFAStillSatisfied(ctx context.Context, tenantID string, u
 		return nil
 	}
 	req, err := h.deps.MFA.MFARequirementFor(ctx, tenantID, user, now)
-	if err != nil || !req.Required() {
+	// A user still inside the registration grace may skip it at sign-in,
+	// so their tokens may be refreshed too; only a second factor they can
+	// do, or a registration they can no longer skip, is owed.
+	if err != nil || !req.Challenge && (!req.Register || !req.RegisterBy.IsZero()) {
 		return err
 	}
 	return aadsts(50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'.", iam.MicrosoftGraphResource)

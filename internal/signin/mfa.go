@@ -141,11 +141,10 @@ func (h *Handler) mfaRequirement(ctx context.Context, tenantID string, user *iam
 	if h.methods == nil {
 		return authn.MFARequirement{}, nil
 	}
-	f, err := h.methods.SecondFactors(ctx, tenantID, user.ID)
-	if err != nil {
-		return authn.MFARequirement{}, err
-	}
-	return h.dir.MFARequirement(ctx, tenantID, user, f.Any(), now)
+	return h.dir.MFARequirement(ctx, tenantID, user, func() (bool, error) {
+		f, err := h.methods.SecondFactors(ctx, tenantID, user.ID)
+		return f.Any(), err
+	}, now)
 }
 
 // showMFA renders the challenge or the registration step. enrollment

@@ -49,7 +49,7 @@ type Directory interface {
 	RecordSessionApp(ctx context.Context, ss *authn.SignInSession, appID string) error
 	IssueAuthCode(ctx context.Context, c authn.AuthCode, now time.Time) (string, error)
 	// The second factor (mfa.go).
-	MFARequirement(ctx context.Context, tenantID string, user *iam.User, hasMethod bool, now time.Time) (authn.MFARequirement, error)
+	MFARequirement(ctx context.Context, tenantID string, user *iam.User, hasMethod func() (bool, error), now time.Time) (authn.MFARequirement, error)
 	CreatePendingSession(ctx context.Context, tenantID, userID string, amr []string, now time.Time) (string, *authn.SignInSession, error)
 	PendingSignInFromCookie(ctx context.Context, raw string, now time.Time) (*authn.SignInSession, *authn.SignedInUser, error)
 	CompleteSignIn(ctx context.Context, ss *authn.SignInSession, amr []string, lifetime time.Duration, now time.Time) error
