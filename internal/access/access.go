@@ -84,6 +84,9 @@ type Tenants struct {
 	// writes counts this replica's committed writes of fed kinds (see
 	// Watch); synced is its value when the feed was last read.
 	writes, synced atomic.Uint64
+
+	subsMu sync.RWMutex
+	subs   []func(store.Change)
 }
 
 type loadCall struct {
@@ -100,10 +103,8 @@ func New(st store.Store, log *slog.Logger) *Tenants {
 // Tenant returns a tenant's state, current with every write this replica
 // has committed, building it on first use.
 func (ts *Tenants) Tenant(ctx context.Context, tenantID string) (*Tenant, error) {
-	if ts.writes.Load() != ts.synced.Load() || !ts.feed.isStarted() {
-		if err := ts.Sync(ctx); err != nil {
-			return nil, err
-		}
+	if err := ts.Current(ctx); err != nil {
+		return nil, err
 	}
 	ts.mu.RLock()
 	t := ts.tenants[tenantID]

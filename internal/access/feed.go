@@ -64,6 +64,7 @@ func (ts *Tenants) Sync(ctx context.Context) error {
 		ts.mu.Lock()
 		clear(ts.tenants)
 		ts.mu.Unlock()
+		ts.notify(store.Change{})
 		if err := ts.start(ctx); err != nil {
 			return err
 		}
@@ -79,6 +80,7 @@ func (ts *Tenants) Sync(ctx context.Context) error {
 				continue
 			}
 			ts.apply(ctx, c)
+			ts.notify(c)
 			f.seen[c.Seq] = true
 		}
 		if len(cs) < batch {
@@ -186,8 +188,11 @@ func (ts *Tenants) applyTo(ctx context.Context, t *Tenant, c store.Change) {
 
 // reread applies the current state of what c names.
 func (t *Tenant) reread(r store.Reader, c store.Change) error {
-	if c.Kind == "" { // a membership link: re-read the member
+	switch {
+	case c.Kind == "" && c.Rel == iam.RelMember: // re-read the member
 		return t.rereadMemberships(r, c.TargetID)
+	case c.Kind == "", c.Kind == iam.KindApplication, c.Kind == iam.KindDomain:
+		return nil // fed for the token service's caches (Subscribe)
 	}
 	o, err := r.Get(t.id, c.Kind, c.ID)
 	gone := errs.KindOf(err) == errs.NotFound || (err == nil && o.Deleted())

@@ -195,6 +195,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Lockout:              authn.LockoutPolicy{Threshold: cfg.LockoutThreshold, Duration: cfg.LockoutDuration},
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime,
 		Roles:                a.access,
+		Changes:              a.access,
 		MFARegistrationGrace: cfg.MFARegistrationGrace,
 	})
 	a.clients = clients

@@ -316,32 +316,20 @@ func (s *Service) AuthenticateClientAssertion(ctx context.Context, req ClientAss
 	if err != nil {
 		return nil, err
 	}
-	appID, isGUID := iam.NormalizeGUID(req.ClientID)
-	var (
-		c      *Client
-		tenant iam.Tenant
-	)
-	err = s.st.Read(ctx, func(r store.Reader) error {
-		var err error
-		if isGUID {
-			if c, _, err = loadClient(r, req.TenantID, appID); err != nil {
-				return err
-			}
-		}
-		if c == nil {
-			if tenant, err = r.Tenant(req.TenantID); errs.Is(err, errs.NotFound) {
-				return tenantNotFound(req.TenantID)
-			}
-		}
-		return err
-	})
+	appID, _ := iam.NormalizeGUID(req.ClientID)
+	c, _, fromCache, err := s.findClient(ctx, req.TenantID, req.ClientID, false)
 	if err != nil {
 		return nil, err
 	}
-	if c == nil {
-		return nil, aadsts(errs.Unauthenticated, 700016, "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", req.ClientID, tenantName(tenant))
-	}
 	key, err := findAssertionKey(p, c.Application.KeyCredentials, appID, req.Now)
+	if err != nil && fromCache {
+		// A certificate added on another replica in the last moments is
+		// not in the cache yet: the store decides.
+		if c, _, _, err = s.findClient(ctx, req.TenantID, req.ClientID, true); err != nil {
+			return nil, err
+		}
+		key, err = findAssertionKey(p, c.Application.KeyCredentials, appID, req.Now)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -24,9 +24,11 @@ import (
 // Service authenticates clients and users against the directory in the
 // store.
 type Service struct {
-	st        store.Store
-	resources *resourceCache
-	cfg       Config
+	st store.Store
+	// cache holds tenants, clients and app role assignments, when
+	// cfg.Changes keeps it current; nil otherwise.
+	cache *clientCache
+	cfg   Config
 	// userLocks serialises password checks per user on this replica, so
 	// a burst of guesses cannot all pass the lockout check before the
 	// first failure is counted.
@@ -36,6 +38,8 @@ type Service struct {
 	jtiPurge pace.PerKey
 	// devicePurge paces the purge of expired device codes.
 	devicePurge pace.PerKey
+	// signIns group-commits sign-in records (LogSignIn).
+	signIns signInWriter
 }
 
 // Config holds what user sign-in needs; the zero value serves clients only.
@@ -54,6 +58,10 @@ type Config struct {
 	// Roles answers which directory roles a user holds tenant-wide (the
 	// wids claim, admin consent); nil reads direct assignments from the store.
 	Roles RoleSource
+	// Changes keeps an in-memory cache of tenants, clients and app role
+	// assignments current (see clientcache.go); nil reads them from the
+	// store on every request.
+	Changes ChangeFeed
 }
 
 // RoleSource is where role holdings come from (package access in the server).
@@ -73,7 +81,22 @@ func NewWith(st store.Store, cfg Config) *Service {
 	if cfg.RefreshTokenLifetime <= 0 {
 		cfg.RefreshTokenLifetime = DefaultRefreshTokenLifetime
 	}
-	return &Service{st: st, resources: newResourceCache(resourceCacheTTL), cfg: cfg}
+	s := &Service{st: st, cfg: cfg}
+	if cfg.Changes != nil {
+		s.cache = newClientCache()
+		cfg.Changes.Subscribe(s.cache.invalidate)
+	}
+	return s
+}
+
+// cached returns the cache if it may answer this request: the change feed
+// has passed on every write this replica committed. Should the feed fail,
+// the request reads the store instead.
+func (s *Service) cached(ctx context.Context) *clientCache {
+	if s.cache == nil || s.cfg.Changes.Current(ctx) != nil {
+		return nil
+	}
+	return s.cache
 }
 
 // aadsts builds an error carrying an Entra code and message.
@@ -86,7 +109,17 @@ func aadsts(kind errs.Kind, code int, format string, args ...any) *errs.Error {
 // organizations and consumers are the caller's business, not resolved here.
 func (s *Service) ResolveTenant(ctx context.Context, segment string) (iam.Tenant, error) {
 	name := strings.ToLower(segment)
-	var t iam.Tenant
+	var (
+		t   iam.Tenant
+		gen uint64
+	)
+	cache := s.cached(ctx)
+	if cache != nil {
+		if t, ok := cache.tenant(name); ok {
+			return t, nil
+		}
+		gen = cache.generation()
+	}
 	err := s.st.Read(ctx, func(r store.Reader) error {
 		var err error
 		if id, ok := iam.NormalizeGUID(name); ok {
@@ -100,6 +133,9 @@ func (s *Service) ResolveTenant(ctx context.Context, segment string) (iam.Tenant
 	})
 	if errs.Is(err, errs.NotFound) {
 		return iam.Tenant{}, tenantNotFound(segment)
+	}
+	if err == nil && cache != nil {
+		cache.putTenant(gen, name, t)
 	}
 	return t, err
 }
@@ -187,35 +223,20 @@ type clientSecrets struct {
 // 7000222 if it matched an expired credential), then a disabled service
 // principal (7000112), which is only revealed to a caller holding a secret.
 func (s *Service) AuthenticateClientSecret(ctx context.Context, tenantID, clientID, secret string, now time.Time) (*Client, error) {
-	appID, isGUID := iam.NormalizeGUID(clientID)
-	var (
-		c       *Client
-		secrets clientSecrets
-		tenant  iam.Tenant
-	)
-	err := s.st.Read(ctx, func(r store.Reader) error {
-		var err error
-		if isGUID {
-			if c, secrets, err = loadClient(r, tenantID, appID); err != nil {
-				return err
-			}
-		}
-		if c == nil {
-			// Only an unknown client's message needs the tenant's name.
-			if tenant, err = r.Tenant(tenantID); errs.Is(err, errs.NotFound) {
-				return tenantNotFound(tenantID)
-			}
-		}
-		return err
-	})
+	appID, _ := iam.NormalizeGUID(clientID)
+	c, secrets, fromCache, err := s.findClient(ctx, tenantID, clientID, false)
 	if err != nil {
 		return nil, err
 	}
-	if c == nil {
-		return nil, aadsts(errs.Unauthenticated, 700016, "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantName(tenant))
-	}
-
 	keyID, expired := matchSecret(c.Application.PasswordCredentials, secrets.Passwords, secret, now)
+	if keyID == "" && fromCache {
+		// A secret added on another replica in the last moments is not
+		// in the cache yet: the store decides a mismatch.
+		if c, secrets, _, err = s.findClient(ctx, tenantID, clientID, true); err != nil {
+			return nil, err
+		}
+		keyID, expired = matchSecret(c.Application.PasswordCredentials, secrets.Passwords, secret, now)
+	}
 	switch {
 	case keyID != "":
 		c.CredentialKeyID = keyID
@@ -237,6 +258,50 @@ func (s *Service) AuthenticateClientSecret(ctx context.Context, tenantID, client
 // service principal of it remains (one provisioned while the app was
 // multi-tenant), so neither a token nor a sign-in in another tenant can
 // name it.
+// findClient returns clientID (an appId) in tenantID: a copy the caller may
+// change, from the cache unless fresh is set. An unknown client is
+// AADSTS700016, with the tenant's name in its message.
+func (s *Service) findClient(ctx context.Context, tenantID, clientID string, fresh bool) (c *Client, secrets clientSecrets, fromCache bool, err error) {
+	appID, isGUID := iam.NormalizeGUID(clientID)
+	cache := s.cached(ctx)
+	var gen uint64
+	key := clientKey{tenantID, appID}
+	if cache != nil && isGUID {
+		if e, ok := cache.client(key); ok && !fresh {
+			cp := *e.client
+			return &cp, e.secrets, true, nil
+		}
+		gen = cache.generation()
+	}
+	var tenant iam.Tenant
+	err = s.st.Read(ctx, func(r store.Reader) error {
+		var err error
+		if isGUID {
+			if c, secrets, err = loadClient(r, tenantID, appID); err != nil {
+				return err
+			}
+		}
+		if c == nil {
+			// Only an unknown client's message needs the tenant's name.
+			if tenant, err = r.Tenant(tenantID); errs.Is(err, errs.NotFound) {
+				return tenantNotFound(tenantID)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, secrets, false, err
+	}
+	if c == nil {
+		return nil, secrets, false, aadsts(errs.Unauthenticated, 700016, "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantName(tenant))
+	}
+	if cache != nil && isGUID {
+		stored := *c
+		cache.putClient(gen, key, &cachedClient{client: &stored, secrets: secrets})
+	}
+	return c, secrets, false, nil
+}
+
 func loadClient(r store.Reader, tenantID, appID string) (*Client, clientSecrets, error) {
 	var secrets clientSecrets
 	c := &Client{TenantID: tenantID}

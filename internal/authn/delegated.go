@@ -18,27 +18,9 @@ import (
 // (isFallbackPublicClient, or publicClient redirect URIs). Unknown clients
 // are AADSTS700016 and disabled ones 7000112.
 func (s *Service) LookupClient(ctx context.Context, tenantID, clientID string) (c *Client, public bool, err error) {
-	appID, isGUID := iam.NormalizeGUID(clientID)
-	var tenant iam.Tenant
-	err = s.st.Read(ctx, func(r store.Reader) error {
-		var err error
-		if isGUID {
-			if c, _, err = loadClient(r, tenantID, appID); err != nil {
-				return err
-			}
-		}
-		if c == nil {
-			if tenant, err = r.Tenant(tenantID); errs.Is(err, errs.NotFound) {
-				return tenantNotFound(tenantID)
-			}
-		}
-		return err
-	})
-	if err != nil {
+	appID, _ := iam.NormalizeGUID(clientID)
+	if c, _, _, err = s.findClient(ctx, tenantID, clientID, false); err != nil {
 		return nil, false, err
-	}
-	if c == nil {
-		return nil, false, aadsts(errs.Unauthenticated, 700016, "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantName(tenant))
 	}
 	if e := c.ServicePrincipal.AccountEnabled; e != nil && !*e {
 		return nil, false, aadsts(errs.Denied, 7000112, "Application '%s'(%s) is disabled.", appID, deref(c.ServicePrincipal.DisplayName))

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/ostiary/ostiary/internal/errs"
 	"github.com/ostiary/ostiary/internal/graphperms"
@@ -51,32 +49,47 @@ func (g *ResourceGrant) IsGraph() bool { return g.AppID == iam.MicrosoftGraphApp
 // service principal clientSPID has been assigned on it. An unknown resource
 // is AADSTS500011 and a disabled one AADSTS500014.
 //
-// Resolved resources are cached for a few seconds (the service principal
-// lookup by name is the costly part); the assignments are read every time,
-// so a revoked permission never reaches a new token.
+// Resolved resources and the client's assignments on them come from the
+// client cache when the change feed keeps it (clientcache.go), so a
+// revoked permission is gone from the next token this replica issues and
+// from other replicas' within a poll of the feed.
 func (s *Service) GrantedAppRoles(ctx context.Context, tenantID, clientSPID, resource string) (*ResourceGrant, error) {
 	name := strings.TrimRight(strings.TrimSpace(resource), "/")
-	cacheKey := tenantID + "\x00" + strings.ToLower(name)
-	res, cached := s.resources.get(cacheKey)
-	var links []store.Link
-	err := s.st.Read(ctx, func(r store.Reader) error {
-		var err error
-		if !cached {
-			if res, err = resolveResource(r, tenantID, name); err != nil {
-				return err
-			}
+	resKey := resourceKey{tenantID, strings.ToLower(name)}
+	cache := s.cached(ctx)
+	var (
+		res             *resolvedResource
+		links           []store.Link
+		haveRes, cached bool
+		gen             uint64
+	)
+	if cache != nil {
+		gen = cache.generation()
+		if res, haveRes = cache.resource(resKey); haveRes {
+			links, cached = cache.appRoles(appRolesKey{tenantID, clientSPID, res.spID})
 		}
-		links, err = r.Links(tenantID, iam.RelAppRoleAssignment, clientSPID, res.spID)
-		return err
-	})
-	if errs.Is(err, errs.NotFound) && !cached {
-		return nil, s.resourceNotFound(ctx, tenantID, resource)
-	}
-	if err != nil {
-		return nil, err
 	}
 	if !cached {
-		s.resources.put(cacheKey, res)
+		err := s.st.Read(ctx, func(r store.Reader) error {
+			var err error
+			if !haveRes {
+				if res, err = resolveResource(r, tenantID, name); err != nil {
+					return err
+				}
+			}
+			links, err = r.Links(tenantID, iam.RelAppRoleAssignment, clientSPID, res.spID)
+			return err
+		})
+		if errs.Is(err, errs.NotFound) && !haveRes {
+			return nil, s.resourceNotFound(ctx, tenantID, resource)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if cache != nil {
+			cache.putResource(gen, resKey, res)
+			cache.putAppRoles(gen, appRolesKey{tenantID, clientSPID, res.spID}, links)
+		}
 	}
 	if !res.enabled {
 		return nil, aadsts(errs.Denied, 500014, "The service principal for resource '%s' is disabled. This indicate that a subscription within the tenant has lapsed, or that the administrator for this tenant has disabled the application, preventing tokens from being issued for it.", name)
@@ -256,55 +269,4 @@ func findBySPN(r store.Reader, tenantID, name string) (store.Object, resourceDoc
 		}
 	}
 	return store.Object{}, resourceDoc{}, "", errs.E(errs.NotFound, "no service principal named %q", name)
-}
-
-// resourceCacheTTL bounds how stale a resolved resource may be: a renamed
-// identifier URI, a changed role or token version reach tokens within it.
-const resourceCacheTTL = 30 * time.Second
-
-// resourceCacheMax bounds the cache; when full it starts over, which is
-// simple and costs only a few lookups.
-const resourceCacheMax = 4096
-
-// resourceCache holds resolved resources by tenant and lower-cased name.
-// Only found resources are cached, so a new resource works at once.
-type resourceCache struct {
-	ttl time.Duration
-	now func() time.Time
-	mu  sync.RWMutex
-	m   map[string]cachedResource
-}
-
-type cachedResource struct {
-	res     *resolvedResource
-	expires time.Time
-}
-
-func newResourceCache(ttl time.Duration) *resourceCache {
-	return &resourceCache{ttl: ttl, now: time.Now, m: map[string]cachedResource{}}
-}
-
-func (c *resourceCache) get(key string) (*resolvedResource, bool) {
-	if c.ttl <= 0 {
-		return nil, false
-	}
-	c.mu.RLock()
-	e, ok := c.m[key]
-	c.mu.RUnlock()
-	if !ok || !c.now().Before(e.expires) {
-		return nil, false
-	}
-	return e.res, true
-}
-
-func (c *resourceCache) put(key string, res *resolvedResource) {
-	if c.ttl <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= resourceCacheMax {
-		clear(c.m)
-	}
-	c.m[key] = cachedResource{res: res, expires: c.now().Add(c.ttl)}
 }

@@ -188,13 +188,17 @@ type Change struct {
 
 // FedKinds are the object kinds whose writes the change feed records:
 // those the access snapshots are built from (principals, their groups and
-// units, role definitions and assignments, the default user permissions).
+// units, role definitions and assignments, the default user permissions),
+// and those the token service caches (applications with their
+// credentials, service principals, and domains, which name tenants).
 var FedKinds = []iam.Kind{iam.KindUser, iam.KindGroup, iam.KindServicePrincipal, iam.KindAdministrativeUnit,
-	iam.KindRoleDefinition, iam.KindRoleAssignment, iam.KindAuthorizationPolicy, iam.KindSecurityDefaultsPolicy}
+	iam.KindRoleDefinition, iam.KindRoleAssignment, iam.KindAuthorizationPolicy, iam.KindSecurityDefaultsPolicy,
+	iam.KindApplication, iam.KindDomain}
 
 // FedRels are the link relationships whose writes the feed records:
-// membership of groups and administrative units.
-var FedRels = []iam.Rel{iam.RelMember}
+// membership of groups and administrative units, and app role assignments
+// (the roles claim of app tokens, cached by the token service).
+var FedRels = []iam.Rel{iam.RelMember, iam.RelAppRoleAssignment}
 
 // GlobalKeyKinds are kinds whose Key is unique across tenants.
 var GlobalKeyKinds = []iam.Kind{iam.KindDomain}

@@ -1,0 +1,169 @@
+package authn
+
+import (
+	"context"
+	"sync"
+
+	"github.com/ostiary/ostiary/internal/iam"
+	"github.com/ostiary/ostiary/internal/store"
+)
+
+// Every token request reads the same few rows: the tenant its URL names,
+// the client (service principal, application and secret hashes) and the
+// client's app role assignments on the resource. Reading them from the
+// store was a fifth of a client-credentials token's CPU, so they are kept
+// in memory and dropped when the store's change feed names a write that
+// could change them (applications, service principals, domains and app
+// role assignments are fed for this; see store.FedKinds).
+//
+// How current the cache is follows from the feed (package access reads
+// it): a replica sees its own writes before its next token request
+// (ChangeFeed.Current), and other replicas' within one poll of the feed
+// (250 ms in the server). Entra itself takes minutes to propagate a removed
+// credential; a quarter of a second is the behaviour chosen here.
+//
+// Only what was found is cached, so an unknown client or a secret that
+// does not match costs a store read as before (and a secret added on
+// another replica is found by that read, see findClient).
+
+// ChangeFeed is how cached client state stays current (package access in
+// the server).
+type ChangeFeed interface {
+	// Current returns once every write this replica committed has been
+	// passed to the subscribers.
+	Current(ctx context.Context) error
+	// Subscribe registers fn for every change read from the feed; a change
+	// with an empty TenantID means "anything may have changed".
+	Subscribe(fn func(store.Change))
+}
+
+// clientCacheMax bounds each of the cache's maps; when one is full it
+// starts over, which costs only store reads.
+const clientCacheMax = 16384
+
+// clientCache is safe for concurrent use. Entries are immutable once put.
+type clientCache struct {
+	mu sync.RWMutex
+	// gen counts invalidations. A filler notes it before reading the
+	// store and puts only if it has not moved, so a read that began before
+	// a change can never put the old state back after the change dropped
+	// it.
+	gen       uint64
+	tenants   map[string]iam.Tenant             // lower-case URL segment
+	clients   map[clientKey]*cachedClient       // tenant and appId
+	resources map[resourceKey]*resolvedResource // tenant and lower-case name
+	roles     map[appRolesKey][]store.Link      // client and resource in a tenant
+}
+
+type clientKey struct{ tenantID, appID string }
+
+type resourceKey struct{ tenantID, name string }
+
+type appRolesKey struct{ tenantID, clientSPID, resourceSPID string }
+
+// cachedClient is loadClient's result. Client is shared: callers copy it
+// before setting per-request fields.
+type cachedClient struct {
+	client  *Client
+	secrets clientSecrets
+}
+
+func newClientCache() *clientCache {
+	return &clientCache{tenants: map[string]iam.Tenant{}, clients: map[clientKey]*cachedClient{},
+		resources: map[resourceKey]*resolvedResource{}, roles: map[appRolesKey][]store.Link{}}
+}
+
+// generation returns the value to pass to a put after reading the store.
+func (c *clientCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// invalidate drops everything a change could make stale. Writes of these
+// kinds are rare beside token requests, so it drops all rather than work
+// out which tenants a multi-tenant application reaches.
+func (c *clientCache) invalidate(ch store.Change) {
+	switch {
+	case ch.TenantID == "",
+		ch.Kind == iam.KindApplication, ch.Kind == iam.KindServicePrincipal, ch.Kind == iam.KindDomain,
+		ch.Kind == "" && ch.Rel == iam.RelAppRoleAssignment:
+	default:
+		return
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.tenants)
+	clear(c.clients)
+	clear(c.resources)
+	clear(c.roles)
+}
+
+func (c *clientCache) tenant(segment string) (iam.Tenant, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	t, ok := c.tenants[segment]
+	return t, ok
+}
+
+func (c *clientCache) putTenant(gen uint64, segment string, t iam.Tenant) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen == c.gen {
+		putBounded(c.tenants, segment, t)
+	}
+}
+
+func (c *clientCache) client(k clientKey) (*cachedClient, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.clients[k]
+	return e, ok
+}
+
+func (c *clientCache) putClient(gen uint64, k clientKey, e *cachedClient) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen == c.gen {
+		putBounded(c.clients, k, e)
+	}
+}
+
+func (c *clientCache) resource(k resourceKey) (*resolvedResource, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	r, ok := c.resources[k]
+	return r, ok
+}
+
+func (c *clientCache) putResource(gen uint64, k resourceKey, r *resolvedResource) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen == c.gen {
+		putBounded(c.resources, k, r)
+	}
+}
+
+func (c *clientCache) appRoles(k appRolesKey) ([]store.Link, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	ls, ok := c.roles[k]
+	return ls, ok
+}
+
+func (c *clientCache) putAppRoles(gen uint64, k appRolesKey, ls []store.Link) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen == c.gen {
+		putBounded(c.roles, k, ls)
+	}
+}
+
+func putBounded[K comparable, V any](m map[K]V, k K, v V) {
+	if len(m) >= clientCacheMax {
+		clear(m)
+	}
+	m[k] = v
+}
