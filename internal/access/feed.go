@@ -188,11 +188,14 @@ func (ts *Tenants) applyTo(ctx context.Context, t *Tenant, c store.Change) {
 
 // reread applies the current state of what c names.
 func (t *Tenant) reread(r store.Reader, c store.Change) error {
-	switch {
-	case c.Kind == "" && c.Rel == iam.RelMember: // re-read the member
-		return t.rereadMemberships(r, c.TargetID)
-	case c.Kind == "", c.Kind == iam.KindApplication, c.Kind == iam.KindDomain:
-		return nil // fed for the token service's caches (Subscribe)
+	switch c.Kind {
+	case "":
+		if c.Rel == iam.RelMember { // re-read the member
+			return t.rereadMemberships(r, c.TargetID)
+		}
+		return nil // app role assignments: for the token service (Subscribe)
+	case iam.KindApplication, iam.KindDomain, iam.KindOAuth2PermissionGrant:
+		return nil // for the token service's caches (Subscribe)
 	}
 	o, err := r.Get(t.id, c.Kind, c.ID)
 	gone := errs.KindOf(err) == errs.NotFound || (err == nil && o.Deleted())

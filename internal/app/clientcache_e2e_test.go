@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ostiary/ostiary/internal/app"
 	"github.com/ostiary/ostiary/internal/app/apptest"
 )
 
@@ -101,4 +102,59 @@ func TestReplicasClientCache(t *testing.T) {
 		}
 		return len(rolesOf(t, m["access_token"].(string))) == 0
 	})
+}
+
+// TestRefreshFollowsConsentAndPolicy: the refresh grant's cached reads
+// (the user's consent, the tenant's security defaults) follow writes at
+// once: a consent narrowed or deleted, or security defaults turned on, is
+// in force for the very next refresh.
+func TestRefreshFollowsConsentAndPolicy(t *testing.T) {
+	t.Parallel()
+	w := newUserWorld(t, app.Options{})
+	call(t, w.srv, "PATCH", "/v1.0/oauth2PermissionGrants/"+w.grant, w.tok, map[string]any{"scope": "User.Read User.ReadBasic.All"}, 204)
+	st, m := w.ropc(t, userPassword, "User.Read User.ReadBasic.All offline_access")
+	if st != 200 {
+		t.Fatalf("ropc: %d %v", st, m)
+	}
+	rt := m["refresh_token"].(string)
+	refresh := func(what string) (int, map[string]any) {
+		t.Helper()
+		st, m := w.refresh(t, rt, "")
+		if st == 200 {
+			rt = m["refresh_token"].(string)
+		}
+		return st, m
+	}
+	if st, m := refresh("fill the caches"); st != 200 || claimsOf(t, m["access_token"].(string))["scp"] != "User.Read User.ReadBasic.All" {
+		t.Fatalf("first refresh: %d %v", st, m)
+	}
+	call(t, w.srv, "PATCH", "/v1.0/oauth2PermissionGrants/"+w.grant, w.tok, map[string]any{"scope": "User.Read"}, 204)
+	if st, m := refresh("narrowed consent"); st != 400 || aadstsCode(m) != 65001 {
+		t.Errorf("a refresh after the consent was narrowed: %d %v", st, m)
+	}
+	st, m = w.refresh(t, rt, "User.Read")
+	if st != 200 || claimsOf(t, m["access_token"].(string))["scp"] != "User.Read" {
+		t.Fatalf("refresh within the narrowed consent: %d %v", st, m)
+	}
+	rt = m["refresh_token"].(string)
+	// An administrator has no registration grace under security defaults:
+	// their password-only family must stop refreshing when they come on.
+	spID := call(t, w.srv, "GET", "/v1.0/servicePrincipals(appId='"+w.srv.Creds.ClientID+"')", w.tok, nil, 200).JSON(t)["id"].(string)
+	grant(t, w.srv, w.tok, spID, "Policy.ReadWrite.SecurityDefaults")
+	call(t, w.srv, "POST", assignPath, w.tok, map[string]any{"principalId": w.userID, "roleDefinitionId": roleUserAdmin, "directoryScopeId": "/"}, 201)
+	if st, m := w.refresh(t, rt, "User.Read"); st != 200 {
+		t.Fatalf("refresh as an administrator without security defaults: %d %v", st, m)
+	} else {
+		rt = m["refresh_token"].(string)
+	}
+	admin := w.srv.Token(t)
+	call(t, w.srv, "PATCH", securityDefaultsPath, admin, map[string]any{"isEnabled": true}, 204)
+	if st, m := w.refresh(t, rt, "User.Read"); st != 400 || aadstsCode(m) != 50076 {
+		t.Errorf("a password-only family refreshed after security defaults were turned on: %d %v", st, m)
+	}
+	call(t, w.srv, "PATCH", securityDefaultsPath, admin, map[string]any{"isEnabled": false}, 204)
+	call(t, w.srv, "DELETE", "/v1.0/oauth2PermissionGrants/"+w.grant, w.tok, nil, 204)
+	if st, m := w.refresh(t, rt, "User.Read"); st != 400 || aadstsCode(m) != 65001 {
+		t.Errorf("a refresh after the consent was deleted: %d %v", st, m)
+	}
 }

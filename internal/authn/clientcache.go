@@ -42,6 +42,8 @@ type ChangeFeed interface {
 const clientCacheMax = 16384
 
 // clientCache is safe for concurrent use. Entries are immutable once put.
+// Its maps are cleared in place, never replaced, so get and put may be
+// handed one of them before taking the lock.
 type clientCache struct {
 	mu sync.RWMutex
 	// gen counts invalidations. A filler notes it before reading the
@@ -53,6 +55,8 @@ type clientCache struct {
 	clients   map[clientKey]*cachedClient       // tenant and appId
 	resources map[resourceKey]*resolvedResource // tenant and lower-case name
 	roles     map[appRolesKey][]store.Link      // client and resource in a tenant
+	consents  map[consentKey][]string           // granted scopes, sorted
+	defaults  map[string]bool                   // security defaults by tenant
 }
 
 type clientKey struct{ tenantID, appID string }
@@ -60,6 +64,8 @@ type clientKey struct{ tenantID, appID string }
 type resourceKey struct{ tenantID, name string }
 
 type appRolesKey struct{ tenantID, clientSPID, resourceSPID string }
+
+type consentKey struct{ tenantID, clientSPID, resourceSPID, userID string }
 
 // cachedClient is loadClient's result. Client is shared: callers copy it
 // before setting per-request fields.
@@ -70,7 +76,8 @@ type cachedClient struct {
 
 func newClientCache() *clientCache {
 	return &clientCache{tenants: map[string]iam.Tenant{}, clients: map[clientKey]*cachedClient{},
-		resources: map[resourceKey]*resolvedResource{}, roles: map[appRolesKey][]store.Link{}}
+		resources: map[resourceKey]*resolvedResource{}, roles: map[appRolesKey][]store.Link{},
+		consents: map[consentKey][]string{}, defaults: map[string]bool{}}
 }
 
 // generation returns the value to pass to a put after reading the store.
@@ -80,88 +87,51 @@ func (c *clientCache) generation() uint64 {
 	return c.gen
 }
 
-// invalidate drops everything a change could make stale. Writes of these
-// kinds are rare beside token requests, so it drops all rather than work
+// invalidate drops what a change could make stale. Writes of these kinds
+// are rare beside token requests, so it drops a whole map rather than work
 // out which tenants a multi-tenant application reaches.
 func (c *clientCache) invalidate(ch store.Change) {
-	switch {
-	case ch.TenantID == "",
-		ch.Kind == iam.KindApplication, ch.Kind == iam.KindServicePrincipal, ch.Kind == iam.KindDomain,
-		ch.Kind == "" && ch.Rel == iam.RelAppRoleAssignment:
-	default:
+	all := ch.TenantID == ""
+	clients := all || ch.Kind == iam.KindApplication || ch.Kind == iam.KindServicePrincipal ||
+		ch.Kind == iam.KindDomain || ch.Kind == "" && ch.Rel == iam.RelAppRoleAssignment
+	consents := clients || ch.Kind == iam.KindOAuth2PermissionGrant
+	defaults := all || ch.Kind == iam.KindSecurityDefaultsPolicy
+	if !consents && !defaults {
 		return
 	}
-
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	clear(c.tenants)
-	clear(c.clients)
-	clear(c.resources)
-	clear(c.roles)
-}
-
-func (c *clientCache) tenant(segment string) (iam.Tenant, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	t, ok := c.tenants[segment]
-	return t, ok
-}
-
-func (c *clientCache) putTenant(gen uint64, segment string, t iam.Tenant) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen == c.gen {
-		putBounded(c.tenants, segment, t)
+	if clients {
+		clear(c.tenants)
+		clear(c.clients)
+		clear(c.resources)
+		clear(c.roles)
+	}
+	if consents {
+		clear(c.consents)
+	}
+	if defaults {
+		clear(c.defaults)
 	}
 }
 
-func (c *clientCache) client(k clientKey) (*cachedClient, bool) {
+// get reads one of c's maps.
+func get[K comparable, V any](c *clientCache, m map[K]V, k K) (V, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	e, ok := c.clients[k]
-	return e, ok
+	v, ok := m[k]
+	return v, ok
 }
 
-func (c *clientCache) putClient(gen uint64, k clientKey, e *cachedClient) {
+// put writes one of c's maps, unless an invalidation came after gen. A full
+// map starts over, which costs only store reads.
+func put[K comparable, V any](c *clientCache, gen uint64, m map[K]V, k K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen == c.gen {
-		putBounded(c.clients, k, e)
+	if gen != c.gen {
+		return
 	}
-}
-
-func (c *clientCache) resource(k resourceKey) (*resolvedResource, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	r, ok := c.resources[k]
-	return r, ok
-}
-
-func (c *clientCache) putResource(gen uint64, k resourceKey, r *resolvedResource) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen == c.gen {
-		putBounded(c.resources, k, r)
-	}
-}
-
-func (c *clientCache) appRoles(k appRolesKey) ([]store.Link, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	ls, ok := c.roles[k]
-	return ls, ok
-}
-
-func (c *clientCache) putAppRoles(gen uint64, k appRolesKey, ls []store.Link) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen == c.gen {
-		putBounded(c.roles, k, ls)
-	}
-}
-
-func putBounded[K comparable, V any](m map[K]V, k K, v V) {
 	if len(m) >= clientCacheMax {
 		clear(m)
 	}

@@ -15,15 +15,15 @@ func TestClientCacheGenerations(t *testing.T) {
 	k := clientKey{"t", "a"}
 	gen := c.generation()
 	c.invalidate(store.Change{TenantID: "t", Kind: iam.KindApplication, ID: "x"})
-	c.putClient(gen, k, &cachedClient{client: &Client{}})
-	if _, ok := c.client(k); ok {
+	put(c, gen, c.clients, k, &cachedClient{client: &Client{}})
+	if _, ok := get(c, c.clients, k); ok {
 		t.Fatal("a read from before an invalidation was cached")
 	}
 	gen = c.generation()
-	c.putClient(gen, k, &cachedClient{client: &Client{}})
+	put(c, gen, c.clients, k, &cachedClient{client: &Client{}})
 	c.invalidate(store.Change{TenantID: "t", Kind: iam.KindUser, ID: "u"})
 	c.invalidate(store.Change{TenantID: "t", Rel: iam.RelMember, ID: "g", TargetID: "u"})
-	if _, ok := c.client(k); !ok {
+	if _, ok := get(c, c.clients, k); !ok {
 		t.Fatal("a change to users or memberships dropped cached clients")
 	}
 	for _, ch := range []store.Change{
@@ -33,9 +33,9 @@ func TestClientCacheGenerations(t *testing.T) {
 		{}, // the feed was not read for too long
 	} {
 		gen = c.generation()
-		c.putClient(gen, k, &cachedClient{client: &Client{}})
+		put(c, gen, c.clients, k, &cachedClient{client: &Client{}})
 		c.invalidate(ch)
-		if _, ok := c.client(k); ok {
+		if _, ok := get(c, c.clients, k); ok {
 			t.Errorf("%+v did not drop the cache", ch)
 		}
 	}

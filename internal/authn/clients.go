@@ -115,7 +115,7 @@ func (s *Service) ResolveTenant(ctx context.Context, segment string) (iam.Tenant
 	)
 	cache := s.cached(ctx)
 	if cache != nil {
-		if t, ok := cache.tenant(name); ok {
+		if t, ok := get(cache, cache.tenants, name); ok {
 			return t, nil
 		}
 		gen = cache.generation()
@@ -135,7 +135,7 @@ func (s *Service) ResolveTenant(ctx context.Context, segment string) (iam.Tenant
 		return iam.Tenant{}, tenantNotFound(segment)
 	}
 	if err == nil && cache != nil {
-		cache.putTenant(gen, name, t)
+		put(cache, gen, cache.tenants, name, t)
 	}
 	return t, err
 }
@@ -267,7 +267,7 @@ func (s *Service) findClient(ctx context.Context, tenantID, clientID string, fre
 	var gen uint64
 	key := clientKey{tenantID, appID}
 	if cache != nil && isGUID {
-		if e, ok := cache.client(key); ok && !fresh {
+		if e, ok := get(cache, cache.clients, key); ok && !fresh {
 			cp := *e.client
 			return &cp, e.secrets, true, nil
 		}
@@ -297,7 +297,7 @@ func (s *Service) findClient(ctx context.Context, tenantID, clientID string, fre
 	}
 	if cache != nil && isGUID {
 		stored := *c
-		cache.putClient(gen, key, &cachedClient{client: &stored, secrets: secrets})
+		put(cache, gen, cache.clients, key, &cachedClient{client: &stored, secrets: secrets})
 	}
 	return c, secrets, false, nil
 }

@@ -74,6 +74,16 @@ func (s *Service) DelegatedScopes(ctx context.Context, tenantID, clientSPID, use
 	}
 	g := &DelegatedGrant{ResourceGrant: *rg}
 	g.Roles = nil // app roles of the client are not the user's
+	key := consentKey{tenantID, clientSPID, rg.ServicePrincipalID, userID}
+	cache := s.cached(ctx)
+	var gen uint64
+	if cache != nil {
+		if scopes, ok := get(cache, cache.consents, key); ok {
+			g.Scopes = scopes
+			return g, nil
+		}
+		gen = cache.generation()
+	}
 	err = s.st.Read(ctx, func(r store.Reader) error {
 		p, err := r.List(tenantID, iam.KindOAuth2PermissionGrant, store.Live, query.List{
 			Filter: query.And{eqGUID(grantClient, clientSPID), eqGUID(grantResource, rg.ServicePrincipalID),
@@ -107,6 +117,9 @@ func (s *Service) DelegatedScopes(ctx context.Context, tenantID, clientSPID, use
 		return nil, err
 	}
 	slices.Sort(g.Scopes)
+	if cache != nil {
+		put(cache, gen, cache.consents, key, slices.Clip(g.Scopes))
+	}
 	return g, nil
 }
 
@@ -127,23 +140,47 @@ var (
 // exist and be enabled (AADSTS50057), and sessions must not have been
 // revoked after issued (50173).
 func (s *Service) LoadUser(ctx context.Context, tenantID, userID string, issued time.Time) (*SignedInUser, error) {
-	var u SignedInUser
+	var u iam.User
 	err := s.st.Read(ctx, func(r store.Reader) error {
-		o, err := r.Get(tenantID, iam.KindUser, userID)
-		if errs.Is(err, errs.NotFound) || err == nil && o.Deleted() {
-			return aadsts(errs.Unauthenticated, 50034, "The user account %s does not exist in the %s directory.", userID, tenantID)
-		} else if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(o.Data, &u.User); err != nil {
-			return errs.Wrap(errs.Internal, err, "authn: unreadable user %s", o.ID)
-		}
-		u.User.ID = o.ID
-		return nil
+		var err error
+		u, err = readUser(r, tenantID, userID)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	return s.signedIn(ctx, tenantID, u, issued)
+}
+
+// RefreshUser is LoadUser for a refresh token CheckRefreshToken returned,
+// using the user it read with the token when it could.
+func (s *Service) RefreshUser(ctx context.Context, rt *RefreshToken) (*SignedInUser, error) {
+	if rt.user == nil {
+		return s.LoadUser(ctx, rt.TenantID, rt.UserID, rt.IssuedAt)
+	}
+	return s.signedIn(ctx, rt.TenantID, *rt.user, rt.IssuedAt)
+}
+
+// readUser reads a user who must exist (AADSTS50034).
+func readUser(r store.Reader, tenantID, userID string) (iam.User, error) {
+	var u iam.User
+	o, err := r.Get(tenantID, iam.KindUser, userID)
+	if errs.Is(err, errs.NotFound) || err == nil && o.Deleted() {
+		return u, aadsts(errs.Unauthenticated, 50034, "The user account %s does not exist in the %s directory.", userID, tenantID)
+	} else if err != nil {
+		return u, err
+	}
+	if err := json.Unmarshal(o.Data, &u); err != nil {
+		return u, errs.Wrap(errs.Internal, err, "authn: unreadable user %s", o.ID)
+	}
+	u.ID = o.ID
+	return u, nil
+}
+
+// signedIn checks a user may have tokens and adds their wids.
+func (s *Service) signedIn(ctx context.Context, tenantID string, user iam.User, issued time.Time) (*SignedInUser, error) {
+	u := SignedInUser{User: user}
+	var err error
 	if u.Wids, err = s.UserWids(ctx, tenantID, u.User.ID); err != nil {
 		return nil, err
 	}

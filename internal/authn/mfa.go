@@ -58,16 +58,17 @@ func (m MFARequirement) Required() bool { return m.Challenge || m.Register }
 // register at once.
 func (s *Service) MFARequirement(ctx context.Context, tenantID string, user *iam.User, hasMethod func() (bool, error), now time.Time) (MFARequirement, error) {
 	var out MFARequirement
-	var sd, emergency bool
-	err := s.st.Read(ctx, func(r store.Reader) error {
+	sd, err := s.securityDefaults(ctx, tenantID)
+	if err != nil || !sd {
+		return out, err
+	}
+	var emergency bool
+	err = s.st.Read(ctx, func(r store.Reader) error {
 		var err error
-		if sd, err = securityDefaultsOn(r, tenantID); err != nil || !sd {
-			return err
-		}
 		emergency, err = isEmergencyAccess(r, tenantID, user.ID)
 		return err
 	})
-	if err != nil || !sd {
+	if err != nil {
 		return out, err
 	}
 	out.Reason = "securityDefaults"

@@ -65,8 +65,8 @@ func (s *Service) GrantedAppRoles(ctx context.Context, tenantID, clientSPID, res
 	)
 	if cache != nil {
 		gen = cache.generation()
-		if res, haveRes = cache.resource(resKey); haveRes {
-			links, cached = cache.appRoles(appRolesKey{tenantID, clientSPID, res.spID})
+		if res, haveRes = get(cache, cache.resources, resKey); haveRes {
+			links, cached = get(cache, cache.roles, appRolesKey{tenantID, clientSPID, res.spID})
 		}
 	}
 	if !cached {
@@ -87,8 +87,8 @@ func (s *Service) GrantedAppRoles(ctx context.Context, tenantID, clientSPID, res
 			return nil, err
 		}
 		if cache != nil {
-			cache.putResource(gen, resKey, res)
-			cache.putAppRoles(gen, appRolesKey{tenantID, clientSPID, res.spID}, links)
+			put(cache, gen, cache.resources, resKey, res)
+			put(cache, gen, cache.roles, appRolesKey{tenantID, clientSPID, res.spID}, links)
 		}
 	}
 	if !res.enabled {

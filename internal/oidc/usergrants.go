@@ -25,6 +25,8 @@ type Users interface {
 	GroupClaims(ctx context.Context, tenantID, userID, setting string) ([]string, bool, error)
 	IssueRefreshToken(ctx context.Context, rt authn.RefreshToken, now time.Time) (string, error)
 	CheckRefreshToken(ctx context.Context, tenantID, clientAppID, raw string, now time.Time) (*authn.RefreshToken, error)
+	// RefreshUser is LoadUser for the user of a checked refresh token.
+	RefreshUser(ctx context.Context, rt *authn.RefreshToken) (*authn.SignedInUser, error)
 	RotateRefreshToken(ctx context.Context, rt *authn.RefreshToken, scopes []string, now time.Time) (string, error)
 }
 
@@ -320,7 +322,7 @@ func (g refreshTokenGrant) exchange(ctx context.Context, req *tokenRequest) (*to
 		// would be redeemable with the client id alone.
 		return nil, aadsts(codeCredentialRequired, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. The refresh token was issued to a confidential client.")
 	}
-	u, err := h.deps.Users.LoadUser(ctx, tenantID, rt.UserID, rt.IssuedAt)
+	u, err := h.deps.Users.RefreshUser(ctx, rt)
 	if err != nil {
 		return nil, err
 	}

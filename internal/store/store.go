@@ -190,10 +190,11 @@ type Change struct {
 // those the access snapshots are built from (principals, their groups and
 // units, role definitions and assignments, the default user permissions),
 // and those the token service caches (applications with their
-// credentials, service principals, and domains, which name tenants).
+// credentials, service principals, domains, which name tenants, and
+// delegated permission grants).
 var FedKinds = []iam.Kind{iam.KindUser, iam.KindGroup, iam.KindServicePrincipal, iam.KindAdministrativeUnit,
 	iam.KindRoleDefinition, iam.KindRoleAssignment, iam.KindAuthorizationPolicy, iam.KindSecurityDefaultsPolicy,
-	iam.KindApplication, iam.KindDomain}
+	iam.KindApplication, iam.KindDomain, iam.KindOAuth2PermissionGrant}
 
 // FedRels are the link relationships whose writes the feed records:
 // membership of groups and administrative units, and app role assignments
