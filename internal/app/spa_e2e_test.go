@@ -76,9 +76,15 @@ func TestSPATokenEndpoint(t *testing.T) {
 	verifier, challenge := pkcePair(t)
 	q := url.Values{"client_id": {spa.AppID}, "response_type": {"code"}, "redirect_uri": {spaRedirect}, "scope": {"User.Read openid offline_access"},
 		"code_challenge": {challenge}, "code_challenge_method": {"S256"}, "state": {"s"}}
-	code := w.signIn(t, newBrowser(w.srv), "/"+w.srv.Creds.TenantID+"/oauth2/v2.0/authorize?"+q.Encode()).Get("code")
-	redeem := url.Values{"grant_type": {"authorization_code"}, "client_id": {spa.AppID}, "code": {code}, "redirect_uri": {spaRedirect},
+	redeem := url.Values{"grant_type": {"authorization_code"}, "client_id": {spa.AppID}, "redirect_uri": {spaRedirect},
 		"code_verifier": {verifier}, "scope": {"User.Read openid offline_access"}}
+	// Redeemed from a server (no Origin header), a SPA's code is refused
+	// (AADSTS9002327), and used up like any code presented.
+	redeem.Set("code", w.signIn(t, newBrowser(w.srv), "/"+w.srv.Creds.TenantID+"/oauth2/v2.0/authorize?"+q.Encode()).Get("code"))
+	if st, m := w.postToken(t, redeem); st != 400 || m["error"] != "invalid_request" || aadstsCode(m) != 9002327 {
+		t.Errorf("a SPA's code redeemed without an Origin: %d %v", st, m)
+	}
+	redeem.Set("code", w.signIn(t, newBrowser(w.srv), "/"+w.srv.Creds.TenantID+"/oauth2/v2.0/authorize?"+q.Encode()).Get("code"))
 	st, m, acao := w.originPost(t, "https://spa.example", redeem)
 	if st != 200 || acao != "https://spa.example" || m["refresh_token"] == nil {
 		t.Fatalf("redeem from the SPA's origin: %d %q %v", st, acao, m)
@@ -86,6 +92,10 @@ func TestSPATokenEndpoint(t *testing.T) {
 	rt := m["refresh_token"].(string)
 	refresh := func(rt string) url.Values {
 		return url.Values{"grant_type": {"refresh_token"}, "client_id": {spa.AppID}, "refresh_token": {rt}, "scope": {"User.Read offline_access"}}
+	}
+	// So is its refresh token, which stays usable from the browser.
+	if st, m := w.postToken(t, refresh(rt)); st != 400 || aadstsCode(m) != 9002327 {
+		t.Errorf("a SPA's refresh token redeemed without an Origin: %d %v", st, m)
 	}
 	// Another origin may not read the answer (a bad token here, so as not
 	// to spend the real one); the SPA's own may, errors too.

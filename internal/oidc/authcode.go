@@ -56,6 +56,9 @@ func (g authorizationCodeGrant) exchange(ctx context.Context, req *tokenRequest)
 		return nil, err
 	}
 	req.log.userID = code.UserID
+	if err := req.checkSPAOrigin(code.SPA); err != nil {
+		return nil, err
+	}
 	switch {
 	case spaOnly && !code.SPA:
 		return nil, credentialRequired()

@@ -85,3 +85,15 @@ func normalizeOrigin(o string) string {
 	}
 	return u.Scheme + "://" + host
 }
+
+// checkSPAOrigin refuses a single-page app's code or refresh token redeemed
+// without an Origin header: Entra redeems them only in a browser's
+// cross-origin request (AADSTS9002327), so a token stolen from a SPA cannot
+// be redeemed from a server, where no CORS policy binds it to the app's
+// origin.
+func (req *tokenRequest) checkSPAOrigin(spa bool) error {
+	if spa && !req.crossOrigin {
+		return aadsts(codeSPAOriginRequired, "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.")
+	}
+	return nil
+}

@@ -36,6 +36,9 @@ var extraCodes = []codeInfo{
 	{Code: 50049, Name: "UnknownOrInvalidInstance", OAuthError: "invalid_instance", HTTPStatus: http.StatusBadRequest},
 	// The resource's service principal is disabled.
 	{Code: 500014, Name: "ServicePrincipalDisabled", OAuthError: "invalid_resource", HTTPStatus: http.StatusBadRequest},
+	// A code or refresh token of a single-page app redeemed without an
+	// Origin header (not from a browser's cross-origin request).
+	{Code: 9002327, Name: "SpaRedemptionRequiresCrossOrigin", OAuthError: "invalid_request", HTTPStatus: http.StatusBadRequest},
 }
 
 // Codes this package uses directly.
@@ -55,6 +58,7 @@ const (
 	codeResourceParameter    = 901002
 	codeWrongVerb            = 900561
 	codeInvalidInstance      = 50049
+	codeSPAOriginRequired    = 9002327
 )
 
 type codeTable map[int]codeInfo
@@ -76,7 +80,7 @@ func loadCodes() (codeTable, error) {
 	for _, c := range []int{codeServerError, codeInvalidRequest, codeMalformed, codeMissingParameter,
 		codeUnsupportedGrant, codeInvalidScope, codeMultipleResources, codeClientCredsScope, codeNotOnCommon,
 		codeTokenForItself, codeCredentialRequired, codeAssertionUnsupported, codeResourceParameter,
-		codeWrongVerb, codeInvalidInstance, 90002} {
+		codeWrongVerb, codeInvalidInstance, codeSPAOriginRequired, 90002} {
 		if _, ok := t[c]; !ok {
 			return nil, fmt.Errorf("oidc: AADSTS%d is used but not in the code table", c)
 		}

@@ -37,6 +37,10 @@ type tokenRequest struct {
 	log signInInfo
 	// app is the client's application once known (noteClient), for CORS.
 	app *iam.Application
+	// crossOrigin: the request came with an Origin header, as a browser's
+	// cross-origin request does; a single-page app's codes and refresh
+	// tokens are redeemed only so (checkSPAOrigin).
+	crossOrigin bool
 	// viaAlias marks a request that uses the application through /common
 	// or /organizations (the URL's segment, or a device code asked for on
 	// one of them): only a multi-tenant application may be (checkAlias).
@@ -98,7 +102,8 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	segment := r.PathValue("tenant")
-	req := &tokenRequest{segment: segment, form: form, client: client, now: h.now(), ip: remoteIP(r), viaAlias: isCommonAlias(segment)}
+	req := &tokenRequest{segment: segment, form: form, client: client, now: h.now(), ip: remoteIP(r), viaAlias: isCommonAlias(segment),
+		crossOrigin: r.Header.Get("Origin") != ""}
 	resp, err := g.exchange(r.Context(), req)
 	h.logSignIn(r, req, err)
 	allowSPAOrigin(w, r, req.app)

@@ -313,6 +313,9 @@ func (g refreshTokenGrant) exchange(ctx context.Context, req *tokenRequest) (*to
 	if err != nil {
 		return nil, err
 	}
+	if err := req.checkSPAOrigin(rt.SPA); err != nil {
+		return nil, err
+	}
 	if spaOnly && !rt.SPA {
 		return nil, credentialRequired()
 	}

@@ -6,8 +6,6 @@ import (
 	"crypto/subtle"
 	"runtime"
 
-	"golang.org/x/crypto/argon2"
-
 	"github.com/ostiary/ostiary/internal/errs"
 )
 
@@ -21,6 +19,7 @@ type Hasher struct {
 	params Params
 	slots  chan struct{} // a send holds one of concurrency running slots
 	queue  chan struct{} // a send holds one of queue waiting places
+	run    *workers      // where the hashes are computed (workers.go)
 }
 
 // NewHasher returns a Hasher writing new hashes with p. Zero fields of p
@@ -48,6 +47,7 @@ func NewHasher(p Params, concurrency int, queue int) *Hasher {
 		params: p,
 		slots:  make(chan struct{}, concurrency),
 		queue:  make(chan struct{}, max(queue, 0)),
+		run:    &workers{jobs: make(chan hashJob), n: concurrency},
 	}
 }
 
@@ -65,7 +65,10 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer release()
-	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, keyLen)
+	key := h.run.key([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, keyLen)
+	if key == nil {
+		return "", errHashFailed()
+	}
 	return phc{params: h.params, salt: salt, key: key}.encode(), nil
 }
 
@@ -83,7 +86,10 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok bool,
 		return false, err
 	}
 	defer release()
-	key := argon2.IDKey([]byte(password), stored.salt, stored.params.Time, stored.params.Memory, stored.params.Threads, uint32(len(stored.key)))
+	key := h.run.key([]byte(password), stored.salt, stored.params.Time, stored.params.Memory, stored.params.Threads, uint32(len(stored.key)))
+	if key == nil {
+		return false, errHashFailed()
+	}
 	return subtle.ConstantTimeCompare(key, stored.key) == 1, nil
 }
 
@@ -121,6 +127,10 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, errs.Wrap(errs.Unavailable, ctx.Err(), "The request was cancelled.")
 	}
+}
+
+func errHashFailed() error {
+	return errs.E(errs.Internal, "passwords: the password hash could not be computed")
 }
 
 // errBusy is the error for a full queue; "TooManyRequests" is the code
