@@ -26,6 +26,8 @@ var allowed = map[string][]string{
 	// Composition root and its test harness.
 	"app":         {"*"},
 	"app/apptest": {"app", "config", "directory", "store/postgres/pgtest"},
+	// A WebDriver client for headless Chromium (no project imports).
+	"app/apptest/webdriver": {},
 
 	// Transports: HTTP in, services out; never the store.
 	"graphapi":       {"web", "directory", "authmethods", "tokens", "graphapi/odata", "rbac", "errs", "iam", "query"},

@@ -2,7 +2,7 @@ package signin
 
 import (
 	"context"
-	"encoding/base64"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -53,8 +53,9 @@ type securityInfoView struct {
 	CSRF, Username, Error, Notice string
 	Methods                       []MethodInfo
 	// Adding shows the registration of an authenticator app.
-	Adding                   bool
-	EnrollmentID, QR, Secret string
+	Adding               bool
+	EnrollmentID, Secret string
+	QR                   template.URL
 	// CanAddPasskey offers "Add a passkey"; AddingPasskey is the
 	// registration under way.
 	CanAddPasskey bool
@@ -160,7 +161,7 @@ func (h *Handler) changeSecurityInfo(w http.ResponseWriter, r *http.Request, ss 
 			return
 		}
 		v.Adding, v.EnrollmentID, v.Secret = true, e.ID, e.Secret
-		v.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(e.QRPNG)
+		v.QR = qrImage(e.QRPNG)
 		src.dataImages = true
 	case "confirm-totp":
 		err := h.methods.ConfirmTOTP(ctx, ss.TenantID, user.User.ID, form.Get(enrollmentField), strings.TrimSpace(form.Get("new_otc")), now)
@@ -171,7 +172,7 @@ func (h *Handler) changeSecurityInfo(w http.ResponseWriter, r *http.Request, ss 
 				return
 			}
 			v.Adding, v.EnrollmentID, v.Secret, v.Error = true, e.ID, e.Secret, msgBadCode
-			v.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(e.QRPNG)
+			v.QR = qrImage(e.QRPNG)
 			src.dataImages = true
 			return
 		}

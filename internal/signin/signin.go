@@ -135,6 +135,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/logout", h.logout)
 	mux.HandleFunc("GET "+stylesheetPath, serveStylesheet)
 	mux.HandleFunc("GET "+passkeyScriptPath, servePasskeyScript)
+	mux.HandleFunc("GET /favicon.ico", serveNoFavicon)
 }
 
 // maxFormBody caps a sign-in form.
