@@ -75,11 +75,15 @@ func (ts *Tenants) Sync(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		fresh := cs[:0:0]
 		for _, c := range cs {
 			if c.Seq <= f.cursor || f.seen[c.Seq] {
 				continue
 			}
-			ts.apply(ctx, c)
+			fresh = append(fresh, c)
+		}
+		ts.apply(ctx, fresh)
+		for _, c := range fresh {
 			ts.notify(c)
 			f.seen[c.Seq] = true
 		}
@@ -154,11 +158,13 @@ func (ts *Tenants) replay(ctx context.Context, t *Tenant, from int64) error {
 		if err != nil {
 			return err
 		}
+		var mine []store.Change
 		for _, c := range cs {
 			if c.TenantID == t.id {
-				ts.applyTo(ctx, t, c)
+				mine = append(mine, c)
 			}
 		}
+		ts.applyTo(ctx, t, mine)
 		if len(cs) < batch {
 			return nil
 		}
@@ -166,32 +172,63 @@ func (ts *Tenants) replay(ctx context.Context, t *Tenant, from int64) error {
 	}
 }
 
-// apply re-reads what one entry names, if its tenant is loaded.
-func (ts *Tenants) apply(ctx context.Context, c store.Change) {
-	if t := ts.loaded(c.TenantID); t != nil {
-		ts.applyTo(ctx, t, c)
+// apply re-reads what a batch of entries names, in the loaded tenants.
+func (ts *Tenants) apply(ctx context.Context, cs []store.Change) {
+	byTenant := map[string][]store.Change{}
+	var order []string
+	for _, c := range cs {
+		if _, ok := byTenant[c.TenantID]; !ok {
+			order = append(order, c.TenantID)
+		}
+		byTenant[c.TenantID] = append(byTenant[c.TenantID], c)
+	}
+	for _, id := range order {
+		if t := ts.loaded(id); t != nil {
+			ts.applyTo(ctx, t, byTenant[id])
+		}
 	}
 }
 
-// applyTo re-reads what c names into t. Should anything fail, the tenant's
-// state is dropped and built again on next use: it must never be left
-// behind the store.
-func (ts *Tenants) applyTo(ctx context.Context, t *Tenant, c store.Change) {
+// applyTo re-reads what cs name into t, in one read transaction. A batch
+// names the same principal many times when a group gains many members or
+// a principal joins many groups (a bulk import); the principals'
+// memberships are re-read once each, after the rest, so applying a batch
+// costs what it names, not that times its size. Should anything fail, the
+// tenant's state is dropped and built again on next use: it must never be
+// left behind the store.
+func (ts *Tenants) applyTo(ctx context.Context, t *Tenant, cs []store.Change) {
+	if len(cs) == 0 {
+		return
+	}
 	t.refresh.Lock()
 	defer t.refresh.Unlock()
-	err := ts.st.Read(ctx, func(r store.Reader) error { return t.reread(r, c) })
+	err := ts.st.Read(ctx, func(r store.Reader) error {
+		members := map[string]bool{}
+		for _, c := range cs {
+			if err := t.reread(r, c, members); err != nil {
+				return err
+			}
+		}
+		for id := range members {
+			if err := t.rereadMemberships(r, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		ts.log.Warn("access: dropping a tenant's cached state after a failed update", "tenant", t.id, "change", c.Seq, "err", err)
+		ts.log.Warn("access: dropping a tenant's cached state after a failed update", "tenant", t.id, "changes", len(cs), "from", cs[0].Seq, "err", err)
 		ts.Forget(t.id)
 	}
 }
 
-// reread applies the current state of what c names.
-func (t *Tenant) reread(r store.Reader, c store.Change) error {
+// reread applies the current state of what c names, adding to members
+// the principals whose memberships the caller must re-read.
+func (t *Tenant) reread(r store.Reader, c store.Change, members map[string]bool) error {
 	switch c.Kind {
 	case "":
 		if c.Rel == iam.RelMember { // re-read the member
-			return t.rereadMemberships(r, c.TargetID)
+			members[c.TargetID] = true
 		}
 		return nil // app role assignments: for the token service (Subscribe)
 	case iam.KindApplication, iam.KindDomain, iam.KindOAuth2PermissionGrant:
@@ -250,30 +287,27 @@ func (t *Tenant) reread(r store.Reader, c store.Change) error {
 			delete(t.guests, c.ID)
 		}
 		t.mu.Unlock()
-		return t.rereadMemberships(r, c.ID)
+		members[c.ID] = true
+		return nil
 	case iam.KindGroup, iam.KindAdministrativeUnit:
 		// The container itself may sit in units; its members gain or lose
 		// it when it is deleted or restored. Members are those the store
 		// links now and those the snapshot knew (a purge removed the links).
-		if err := t.rereadMemberships(r, c.ID); err != nil {
-			return err
+		members[c.ID] = true
+		for _, id := range t.Roles.Holders(c.ID) {
+			members[id] = true
 		}
-		ids := t.Roles.Holders(c.ID)
 		ls, err := r.Links(t.id, iam.RelMember, c.ID, "")
 		if err != nil {
 			return err
 		}
 		for _, l := range ls {
-			ids = append(ids, l.TargetID)
-		}
-		for _, id := range ids {
-			if err := t.rereadMemberships(r, id); err != nil {
-				return err
-			}
+			members[l.TargetID] = true
 		}
 		return nil
 	default: // service principals: memberships only
-		return t.rereadMemberships(r, c.ID)
+		members[c.ID] = true
+		return nil
 	}
 }
 
