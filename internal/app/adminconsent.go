@@ -42,3 +42,11 @@ func (c adminConsentPages) GrantAdminConsent(ctx context.Context, caller *iam.Ca
 	}
 	return c.dir.GrantAdminConsent(ctx, caller, ac)
 }
+
+// MayConsentForOrganization reports whether the user's tenant-wide roles
+// let them grant delegated permissions for everyone (the consent page's
+// organization checkbox).
+func (c adminConsentPages) MayConsentForOrganization(ctx context.Context, tenantID, userID string) (bool, error) {
+	roles, err := c.clients.UserWids(ctx, tenantID, userID)
+	return err == nil && iam.MayGrantTenantConsent(roles, false), err
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,7 +157,10 @@ func parseForm(t testing.TB, body string) htmlForm {
 					defer func() { inForm = nil }()
 				}
 			case "input":
-				if inForm != nil && attr(n, "name") != "" {
+				// As a browser submits: a checkbox only when checked.
+				box := attr(n, "type") == "checkbox" || attr(n, "type") == "radio"
+				checked := slices.ContainsFunc(n.Attr, func(a html.Attribute) bool { return a.Key == "checked" })
+				if inForm != nil && attr(n, "name") != "" && (!box || checked) {
 					f.fields.Set(attr(n, "name"), attr(n, "value"))
 				}
 			}

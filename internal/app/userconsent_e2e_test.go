@@ -325,3 +325,101 @@ func TestCleanupExpired(t *testing.T) {
 	st, m = w.refresh(t, rt, "")
 	wantAADSTS(t, st, m, 70000, "refresh token removed by the cleanup")
 }
+
+// TestConsentOnBehalfOfOrganization: an administrator who may grant
+// tenant consent sees Entra's "Consent on behalf of your organization"
+// checkbox on the consent page. Checked, Accept records an AllPrincipals
+// grant of the page's scopes (audited as admin consent) and the next user
+// is not asked; scopes only an administrator may consent to make it
+// required. A user without such a role is not offered it, and a forged
+// checkbox gives them their own consent only.
+func TestConsentOnBehalfOfOrganization(t *testing.T) {
+	t.Parallel()
+	w := newUserWorld(t, app.Options{})
+	call(t, w.srv, "DELETE", "/v1.0/oauth2PermissionGrants/"+w.grant, w.tok, nil, 204)
+	_, challenge := pkcePair(t)
+
+	// A plain user: no checkbox; a forged one is ignored.
+	p := w.consentPage(t, newBrowser(w.srv), w.authorizeURL(challenge))
+	if strings.Contains(p.body, "on behalf of your organization") {
+		t.Fatalf("a user without an admin role is offered consent for the organization")
+	}
+	f := parseForm(t, p.body)
+	f.fields.Set("ostiary_consent", "accept")
+	f.fields.Set("ostiary_consent_org", "1")
+	b := newBrowser(w.srv)
+	p = w.consentPage(t, b, w.authorizeURL(challenge))
+	f = parseForm(t, p.body)
+	f.fields.Set("ostiary_consent", "accept")
+	f.fields.Set("ostiary_consent_org", "1")
+	if q := b.do(t, "POST", f.action, f.fields).location(t).Query(); q.Get("code") == "" {
+		t.Fatalf("a user's consent with a forged checkbox: %v", q)
+	}
+	if g := w.userGrants(t); len(g) != 1 || g[0]["principalId"] != w.userID {
+		t.Fatalf("a forged checkbox must give the user's own consent only: %v", g)
+	}
+	orgGrants := func() []map[string]any {
+		t.Helper()
+		r := call(t, w.srv, "GET", "/v1.0/oauth2PermissionGrants?$filter="+url.QueryEscape("clientId eq '"+w.client.SPID+"'"), w.tok, nil, 200).JSON(t)
+		var out []map[string]any
+		for _, v := range r["value"].([]any) {
+			if g := v.(map[string]any); g["consentType"] == "AllPrincipals" {
+				out = append(out, g)
+			}
+		}
+		return out
+	}
+	if g := orgGrants(); len(g) != 0 {
+		t.Fatalf("organization grants after a user's consent: %v", g)
+	}
+
+	// A Cloud Application Administrator: offered, not required.
+	call(t, w.srv, "DELETE", "/v1.0/oauth2PermissionGrants/"+w.userGrants(t)[0]["id"].(string), w.tok, nil, 204)
+	call(t, w.srv, "POST", assignPath, w.tok, map[string]any{"principalId": w.userID,
+		"roleDefinitionId": "158c047a-c907-4556-b7ef-446551a6b5f7", "directoryScopeId": "/"}, 201)
+	b = newBrowser(w.srv)
+	p = w.consentPage(t, b, w.authorizeURL(challenge))
+	if !strings.Contains(p.body, "Consent on behalf of your organization") || strings.Contains(p.body, " required>") {
+		t.Fatalf("an administrator's consent page: %s", p.body)
+	}
+	f = parseForm(t, p.body)
+	if f.fields.Has("ostiary_consent_org") {
+		t.Fatalf("the checkbox is checked by default")
+	}
+	f.fields.Set("ostiary_consent", "accept")
+	f.fields.Set("ostiary_consent_org", "1")
+	if q := b.do(t, "POST", f.action, f.fields).location(t).Query(); q.Get("code") == "" {
+		t.Fatalf("after consent for the organization: %v", q)
+	}
+	if g := orgGrants(); len(g) != 1 || !strings.Contains(g[0]["scope"].(string), "User.Read") {
+		t.Fatalf("organization grants: %v", g)
+	}
+	if g := w.userGrants(t); len(g) != 0 {
+		t.Fatalf("consent for the organization also made a user grant: %v", g)
+	}
+	audits := call(t, w.srv, "GET", "/v1.0/auditLogs/directoryAudits?$filter="+url.QueryEscape("activityDisplayName eq 'Consent to application'"), w.tok, nil, 200)
+	if !strings.Contains(string(audits.Body), `"AdminConsent"`) {
+		t.Errorf("the consent is not audited as admin consent: %s", audits.Body)
+	}
+
+	// Another user now signs in without a consent page.
+	bob := "bob@" + w.srv.Creds.Domain
+	body := newUser(bob, "Bob")
+	body["passwordProfile"] = map[string]any{"password": userPassword, "forceChangePasswordNextSignIn": false}
+	call(t, w.srv, "POST", "/v1.0/users", w.tok, body, 201)
+	bw := *w
+	bw.upn = bob
+	if q := bw.consentPage(t, newBrowser(w.srv), w.authorizeURL(challenge)).location(t).Query(); q.Get("code") == "" {
+		t.Fatalf("another user after consent for the organization: %v", q)
+	}
+
+	// A scope only an administrator may consent to: the checkbox is
+	// checked and required.
+	_, challenge = pkcePair(t)
+	u := w.authorizeURL(challenge)
+	u = strings.Replace(u, url.QueryEscape("User.Read"), url.QueryEscape("User.Read.All"), 1)
+	p = w.consentPage(t, newBrowser(w.srv), u)
+	if !strings.Contains(p.body, "Consent on behalf of your organization") || !strings.Contains(p.body, "checked required") {
+		t.Fatalf("admin-only scope: %s", p.body)
+	}
+}

@@ -18,6 +18,9 @@ import (
 type AdminConsent interface {
 	PendingAdminConsent(ctx context.Context, tenantID string, client *authn.Client, userID, scope string) (*authn.AdminConsentPrompt, error)
 	GrantAdminConsent(ctx context.Context, c *iam.Caller, p *authn.AdminConsentPrompt) error
+	// MayConsentForOrganization reports whether the user may grant
+	// delegated permissions for every user of the tenant.
+	MayConsentForOrganization(ctx context.Context, tenantID, userID string) (bool, error)
 }
 
 // EnableAdminConsent turns on admin consent: prompt=admin_consent on the

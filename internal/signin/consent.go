@@ -26,6 +26,11 @@ func (h *Handler) EnableConsent(c Consent) { h.consent = c }
 // consentField is the form field of the consent page's two buttons.
 const consentField = "ostiary_consent"
 
+// orgConsentField is the consent page's "Consent on behalf of your
+// organization" checkbox, offered to administrators who may grant tenant
+// consent.
+const orgConsentField = "ostiary_consent_org"
+
 // consentView is the consent page.
 type consentView struct {
 	Page
@@ -36,6 +41,10 @@ type consentView struct {
 	Username        string
 	Scopes          []authn.ConsentScope
 	Hidden          []field
+	// OrgOffer shows the organization checkbox; OrgRequired checks it and
+	// makes it required, when the user's own consent could not cover the
+	// scopes (admin-only scopes, or users may not consent in the tenant).
+	OrgOffer, OrgRequired bool
 }
 
 // consentStep runs before a code is issued: when the user has not
@@ -58,14 +67,41 @@ func (h *Handler) consentStep(w http.ResponseWriter, r *http.Request, ar *authzR
 	if p == nil || len(p.Scopes) == 0 {
 		return false
 	}
-	if h.needsAdmin(w, r, ar, p) {
+	org := h.mayConsentForOrg(r.Context(), ar.tenantID, user)
+	if !org && h.needsAdmin(w, r, ar, p) {
 		return true
 	}
 	h.render(w, http.StatusOK, "consent.html", consentView{Page: newPage("Permissions requested"),
 		Action: "/" + url.PathEscape(ar.segment) + "/oauth2/v2.0/authorize", CSRF: h.csrfToken(w, r),
 		AppName: p.ClientName, PublisherDomain: p.PublisherDomain, Username: user.User.UserPrincipalName, Scopes: p.Scopes,
-		Hidden: hiddenFields(ar.form, "username", "password", csrfField, "ostiary_login", consentField, "prompt")}, ar.redirectURI)
+		Hidden:   hiddenFields(ar.form, "username", "password", csrfField, "ostiary_login", consentField, orgConsentField, "prompt"),
+		OrgOffer: org, OrgRequired: org && orgOnly(p)}, ar.redirectURI)
 	return true
+}
+
+// mayConsentForOrg reports whether the user's tenant-wide roles let them
+// grant delegated permissions for the whole organization, as Entra offers
+// its administrators on the consent page. The directory checks again when
+// the consent is recorded; this only decides what the page shows.
+func (h *Handler) mayConsentForOrg(ctx context.Context, tenantID string, user *authn.SignedInUser) bool {
+	if h.adminConsent == nil {
+		return false
+	}
+	ok, err := h.adminConsent.MayConsentForOrganization(ctx, tenantID, user.User.ID)
+	if err != nil {
+		h.log.Warn("could not read whether the user may consent for the organization", "err", err)
+	}
+	return ok
+}
+
+// orgOnly reports whether only a consent for the organization can cover p:
+// it has scopes only an administrator may consent to, or the tenant lets
+// no user consent for themselves. Entra lets an administrator consent to
+// such scopes for everyone; Ostiary does not let them grant an admin-only
+// scope to themselves alone (the choice made here: such a grant would be
+// one no other administrator tool shows as the organization's).
+func orgOnly(p *authn.ConsentPrompt) bool {
+	return !p.UsersMayConsent || len(p.AdminOnly()) > 0
 }
 
 // needsAdmin shows Entra's "Need admin approval" page when the user
@@ -122,7 +158,8 @@ func (h *Handler) answerConsent(w http.ResponseWriter, r *http.Request, ar *auth
 		return
 	}
 	if p != nil && len(p.Scopes) > 0 {
-		if h.needsAdmin(w, r, ar, p) {
+		forOrg := ar.form.Get(orgConsentField) == "1" && h.mayConsentForOrg(ctx, ar.tenantID, user)
+		if !forOrg && h.needsAdmin(w, r, ar, p) {
 			return
 		}
 		a := ar.client.Application
@@ -130,7 +167,17 @@ func (h *Handler) answerConsent(w http.ResponseWriter, r *http.Request, ar *auth
 			AppDisplayName: deref(a.DisplayName), ServicePrincipalID: ar.client.ServicePrincipal.ID,
 			UserPrincipalName: user.User.UserPrincipalName, UserDisplayName: deref(user.User.DisplayName),
 			IPAddress: remoteIP(r), CorrelationID: iam.NewID()}
-		if err := h.consent.GrantUserConsent(ctx, c, p.ClientSPID, p.ResourceSPID, p.Values()); err != nil {
+		grant := func() error { return h.consent.GrantUserConsent(ctx, c, p.ClientSPID, p.ResourceSPID, p.Values()) }
+		if forOrg {
+			// The scopes the page showed, for every user: an
+			// AllPrincipals grant, audited as admin consent.
+			grant = func() error {
+				return h.adminConsent.GrantAdminConsent(ctx, c, &authn.AdminConsentPrompt{ClientSPID: p.ClientSPID,
+					ClientAppID: p.ClientAppID, ClientName: p.ClientName, PublisherDomain: p.PublisherDomain, MayConsent: true,
+					Resources: []authn.AdminConsentResource{{ResourceSPID: p.ResourceSPID, ResourceName: p.ResourceName, Scopes: p.Scopes}}})
+			}
+		}
+		if err := grant(); err != nil {
 			switch errs.As(err).Code {
 			case "AADSTS65001", "AADSTS90094":
 				h.adminRequired(w, r, errs.As(err).Code, p.ClientName+" needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.")
