@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -106,5 +107,49 @@ func TestAuthorizeMaxAgeAndHints(t *testing.T) {
 	loc = signInAs(t, b, p, bw.upn, userPassword).location(t)
 	if st, m := bw.redeemAt(t, "common", loc.Query().Get("code"), vb); st != 200 || claimsOf(t, m["access_token"].(string))["tid"] != bw.srv.Creds.TenantID {
 		t.Errorf("bob's tokens: %d %v", st, m)
+	}
+}
+
+// TestSelectAccount: prompt=select_account with a session shows "Pick an
+// account" (the session's account, or another); continuing issues a code
+// on the session, "Use another account" shows the sign-in page, the form
+// is CSRF-protected, and without a session the sign-in page is shown.
+func TestSelectAccount(t *testing.T) {
+	t.Parallel()
+	w := newUserWorld(t, app.Options{})
+	b := newBrowser(w.srv)
+	_, challenge := pkcePair(t)
+	if q := w.signIn(t, b, w.authorizeURL(challenge)); q.Get("code") == "" {
+		t.Fatalf("sign-in: %v", q)
+	}
+	p := b.do(t, "GET", w.authorizeURL(challenge, "prompt", "select_account"), nil)
+	if p.status != 200 || !strings.Contains(p.body, "Pick an account") || !strings.Contains(p.body, w.upn) || strings.Contains(p.body, `name="password"`) {
+		t.Fatalf("select_account with a session: %d %s", p.status, p.body)
+	}
+	f := parseForm(t, p.body)
+	if f.fields.Has("prompt") {
+		t.Errorf("the picker's form carries prompt on: %v", f.fields)
+	}
+	forged := url.Values{}
+	for k, v := range f.fields {
+		forged[k] = v
+	}
+	forged.Set("ostiary_account", "continue")
+	forged.Set("csrf_token", strings.Repeat("x", 43))
+	if r := b.do(t, "POST", f.action, forged); r.status != 403 {
+		t.Errorf("picker answer with a wrong CSRF token: %d", r.status)
+	}
+	f.fields.Set("ostiary_account", "continue")
+	if q := b.do(t, "POST", f.action, f.fields).location(t).Query(); q.Get("code") == "" || q.Get("state") != "st-1" {
+		t.Errorf("continue as the signed-in account: %v", q)
+	}
+	f.fields.Set("ostiary_account", "other")
+	if p := b.do(t, "POST", f.action, f.fields); p.status != 200 || !strings.Contains(p.body, `name="password"`) {
+		t.Errorf("use another account: %d %s", p.status, p.body)
+	} else if parseForm(t, p.body).fields.Has("ostiary_account") {
+		t.Errorf("the sign-in page carries the picker's answer on")
+	}
+	if p := newBrowser(w.srv).do(t, "GET", w.authorizeURL(challenge, "prompt", "select_account"), nil); p.status != 200 || !strings.Contains(p.body, `name="password"`) {
+		t.Errorf("select_account without a session: %d %s", p.status, p.body)
 	}
 }

@@ -282,6 +282,13 @@ func TestBrowserAuthCode(t *testing.T) {
 	c.Navigate(w.srv.URL + w.authorizeURL(challenge, "redirect_uri", lc.URL))
 	w.redeemFor(t, lc, lc.wait(c, "/"), verifier)
 
+	// prompt=select_account: the account picker, then on as that account.
+	verifier, challenge = pkcePair(t)
+	c.Navigate(w.srv.URL + w.authorizeURL(challenge, "redirect_uri", lc.URL, "prompt", "select_account"))
+	c.page("account-picker", "Pick an account")
+	c.button(w.upn)
+	w.redeemFor(t, lc, lc.wait(c, "/"), verifier)
+
 	// form_post: the page posts the code to the client when the user
 	// presses Continue.
 	verifier, challenge = pkcePair(t)

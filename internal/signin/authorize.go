@@ -105,9 +105,15 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	// A passkey sign-in (passkey.go) is a sign-in form like the password's.
 	passkeyPost := r.Method == http.MethodPost && !loginPost && !mfaPost && form.Get(passkeyField) == "1"
 	consentPost := r.Method == http.MethodPost && !loginPost && !mfaPost && !passkeyPost && form.Has(consentField)
-	if (loginPost || consentPost || mfaPost || passkeyPost) && !h.checkCSRF(r, form) {
+	// The account picker's answer (accountpicker.go) is an authorize
+	// request again, from a form of ours.
+	accountPost := r.Method == http.MethodPost && !loginPost && !mfaPost && !passkeyPost && !consentPost && form.Has(accountField)
+	if (loginPost || consentPost || mfaPost || passkeyPost || accountPost) && !h.checkCSRF(r, form) {
 		h.showError(w, http.StatusForbidden, "Sign-in failed", "", "This sign-in page expired or did not come from this site. Go back to the application and sign in again.", "")
 		return
+	}
+	if accountPost && form.Get(accountField) != accountOther {
+		form.Del(accountField) // continue: an ordinary request from here on
 	}
 	ctx := r.Context()
 	if err := h.resolveTenant(ctx, ar); err != nil {
@@ -171,6 +177,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			h.showLogin(w, r, ar, form.Get("login_hint"), "", http.StatusOK)
+			return
+		}
+		if prompt == "select_account" {
+			h.showAccountPicker(w, r, ar, user)
 			return
 		}
 	}
@@ -389,7 +399,7 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, ar *authzReq
 	}
 	v := loginView{Page: newPage("Sign in to your account"), Action: action,
 		CSRF: h.csrfToken(w, r), Username: username, Error: errMsg,
-		Hidden: hiddenFields(ar.form, "username", "password", csrfField, "ostiary_login", "prompt",
+		Hidden: hiddenFields(ar.form, "username", "password", csrfField, "ostiary_login", "prompt", accountField,
 			mfaField, enrollmentField, codeField, passkeyField, passkeyHandleField, passkeyResponseField)}
 	if p := ar.form.Get("prompt"); h.consent != nil && p == "consent" || h.adminConsent != nil && p == "admin_consent" {
 		v.Hidden = append(v.Hidden, field{Name: "prompt", Value: p}) // the consent page follows the sign-in

@@ -31,10 +31,10 @@ import (
 
 // requestSession returns the browser's session when it may answer the
 // request: never for a sign-in form (which starts a new session); not when
-// the request asks the user to sign in again: prompt=login or
-// select_account (which has no page of its own yet), prompt=consent
-// without a consent page, a max_age the session's sign-in is older than,
-// or a login_hint naming another user. The consent form is answered by the
+// the request asks the user to sign in again: prompt=login, "Use another
+// account" on the account picker, prompt=consent without a consent page, a
+// max_age the session's sign-in is older than, or a login_hint naming
+// another user. prompt=select_account keeps the session for the picker. The consent form is answered by the
 // session that was shown it, whatever its request says.
 func (h *Handler) requestSession(r *http.Request, ar *authzRequest, loginPost, consentPost bool) (*authn.SignInSession, *authn.SignedInUser) {
 	if loginPost {
@@ -49,7 +49,7 @@ func (h *Handler) requestSession(r *http.Request, ar *authzRequest, loginPost, c
 
 func (h *Handler) mustSignInAgain(ar *authzRequest, ss *authn.SignInSession, user *authn.SignedInUser) bool {
 	switch p := ar.form.Get("prompt"); {
-	case p == "login", p == "select_account", p == "consent" && h.consent == nil:
+	case p == "login", p == "consent" && h.consent == nil, ar.form.Get(accountField) == accountOther:
 		return true
 	}
 	if maxAge, ok, err := parseMaxAge(ar.form.Get("max_age")); err == nil && ok && !h.now().Before(ss.AuthTime.Add(maxAge)) {
