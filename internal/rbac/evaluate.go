@@ -1,9 +1,7 @@
 package rbac
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -180,7 +178,7 @@ func Allowed(s *Snapshot, r Request, now time.Time) bool {
 
 // Evaluate decides r against s at time now (default deny). It takes the
 // snapshot's read lock; the principal's assignments and groups come from
-// one map lookup, and which roles cover the action is computed once per
+// one id lookup, and which roles cover the action is computed once per
 // (action, subtype, role-assignable) and cached.
 func Evaluate(s *Snapshot, r Request, now time.Time) Decision {
 	s.mu.RLock()
@@ -212,40 +210,51 @@ func Evaluate(s *Snapshot, r Request, now time.Time) Decision {
 func (e *evaluation) run() (Decision, bool) {
 	s, p := e.s, &e.r.Principal
 	if !e.looked {
-		e.looked, e.principal = true, s.objects[p.ID]
+		e.look()
 	}
-	if o := e.principal; o != nil {
+	if o := s.object(e.principal); o != nil {
 		for i := range o.assignments {
 			a := &o.assignments[i]
-			if d, ok := e.try(Direct, a, a.role, ""); ok {
+			if d, ok := e.try(candidate{Direct, a, a.role, noRef}); ok {
 				return d, true
 			}
 		}
-		for _, gid := range o.groups {
-			g := s.objects[gid]
-			if g == nil {
-				continue
-			}
-			for i := range g.assignments {
-				a := &g.assignments[i]
-				if d, ok := e.try(ByGroup, a, a.role, gid); ok {
+		for _, g := range o.groups.items() {
+			h := &s.objs[g]
+			for i := range h.assignments {
+				a := &h.assignments[i]
+				if d, ok := e.try(candidate{ByGroup, a, a.role, g}); ok {
 					return d, true
 				}
 			}
 		}
 	}
 	if p.DefaultRoleID != "" {
-		if ri, ok := s.index(p.DefaultRoleID); ok && s.role(ri).def.systemAssigned() {
-			return e.try(Default, nil, ri, "")
+		if ri, ok := s.defaultRole(p.DefaultRoleID); ok {
+			return e.try(candidate{Default, nil, ri, noRef})
 		}
 	}
 	return Decision{}, false
 }
 
+// look finds the principal's and the target's entries, and the target's
+// units. On a cold snapshot each step is a trip to memory; the two chains
+// do not depend on each other, so taking them side by side lets the CPU
+// overlap them instead of waiting for one, then the other. The target is
+// looked up whether or not a candidate turns out to need it: on a warm
+// snapshot that costs a lookup, on a cold one almost nothing.
+func (e *evaluation) look() {
+	s := e.s
+	e.looked, e.principal = true, s.ids.ref(e.r.Principal.ID)
+	if e.targetRef() != noRef {
+		e.units = s.objs[e.target].units.items()
+	}
+}
+
 func newEvaluation(s *Snapshot, r Request, now time.Time) (evaluation, bool) {
 	g, custom := s.grantsFor(grantKey{action: r.Action, subtype: r.Target.Subtype,
 		roleAssignable: r.Target.RoleAssignable && r.Target.Kind == iam.KindGroup})
-	e := evaluation{s: s, r: r, g: g, custom: custom, now: now.UnixNano(), sens: g.sens}
+	e := evaluation{s: s, r: r, g: g, custom: custom, now: now.UnixNano(), sens: g.sens, principal: noRef, target: noRef}
 	if g.err != nil {
 		return e, false
 	}
@@ -268,113 +277,25 @@ type evaluation struct {
 	denials []Reason
 	facts   targetFacts
 	factsOK bool
-	// the principal's and the target's entries, looked up once
-	principal, target    *object
+	// the principal's and the target's references, looked up once
+	principal, target    ref
 	looked, targetLooked bool
+	units                []ref // the target's, from the snapshot (see look)
 }
 
-// try checks one candidate role (from an assignment, or the default role
-// when a is nil). On success it returns the decision; on failure it records
-// why in e.denials.
-func (e *evaluation) try(src Source, a *assignment, ri int32, group string) (Decision, bool) {
-	r := e.s.role(ri)
-	reason := Reason{Source: src, RoleID: r.def.ID, RoleName: r.def.DisplayName, GroupID: group, Scope: "/"}
-	kind, scopeID := scopeTenant, ""
-	if a != nil {
-		reason.AssignmentID, reason.Scope = a.id, a.scope
-		kind, scopeID = a.kind, a.scopeID
-	}
-	t := &e.r.Target
-	if a != nil && !a.activeAt(e.now) {
-		reason.ActiveFrom, reason.ActiveUntil = unixTime(a.start), unixTime(a.end)
-		return e.deny(reason, NotActive, "the assignment is not active at the time of the request", "")
-	}
-	if !r.def.IsEnabled {
-		return e.deny(reason, RoleDisabled, "the role is disabled", "")
-	}
-	rg := e.grant(ri)
-	if rg.any == "" && rg.self == "" && rg.owner == "" {
-		return e.deny(reason, RoleLacksAction, "no permission of the role covers the action", "")
-	}
-	if kind != scopeTenant && e.g.create {
-		return e.deny(reason, CreateNeedsTenantScope, "create permissions only work when the role is assigned at scope /", "")
-	}
-	if e.r.AnyTarget {
-		reason.Permission = cmp.Or(rg.any, rg.self, rg.owner)
-		return e.allow(reason)
-	}
-	switch kind {
-	case scopeUnit:
-		if t.ID == "" || t.ID == scopeID {
-			return e.deny(reason, ScopeMismatch, "an administrative-unit scope covers the objects the unit contains, not the unit itself or the tenant", scopeID)
-		}
-		units := t.AdministrativeUnits
-		if units == nil {
-			if o := e.targetObject(); o != nil {
-				units = o.units
-			}
-		}
-		if !slices.Contains(units, scopeID) {
-			return e.deny(reason, ScopeMismatch, "the target is not a member of the administrative unit", scopeID)
-		}
-	case scopeObject:
-		if t.ID != scopeID {
-			return e.deny(reason, ScopeMismatch, "an object scope covers that object only", scopeID)
-		}
-	}
-	switch {
-	case rg.any != "":
-		reason.Permission = rg.any
-	case rg.self != "" && t.ID != "" && t.ID == e.r.Principal.ID:
-		reason.Permission, reason.Condition = rg.self, ResourceIsSelf
-	case rg.owner != "" && t.OwnedByPrincipal:
-		reason.Permission, reason.Condition = rg.owner, SubjectIsOwner
-	default:
-		reason.Permission, reason.Condition = rg.self, ResourceIsSelf
-		if rg.self == "" {
-			reason.Permission, reason.Condition = rg.owner, SubjectIsOwner
-		}
-		return e.deny(reason, ConditionNotMet, "the role grants the action only under a condition the request does not meet", "")
-	}
-	if e.sens != NotSensitive && t.ID != "" && reason.Condition != ResourceIsSelf {
-		if why, subject := e.protected(r.def.ID, kind); why != "" {
-			return e.deny(reason, TargetProtected, why, subject)
-		}
-	}
-	return e.allow(reason)
-}
-
-func (e *evaluation) allow(reason Reason) (Decision, bool) {
-	if e.quiet {
-		return Decision{Allowed: true}, true
-	}
-	reason.Code = Granted
-	return Decision{Allowed: true, Reasons: []Reason{reason}}, true
-}
-
-// deny records why a candidate did not apply.
-func (e *evaluation) deny(reason Reason, c Code, detail, subject string) (Decision, bool) {
-	if !e.explain {
-		return Decision{}, false
-	}
-	reason.Code, reason.Detail, reason.Subject = c, detail, subject
-	if e.denials == nil {
-		e.denials = make([]Reason, 0, e.candidates())
-	}
-	e.denials = append(e.denials, reason)
-	return Decision{}, false
-}
-
-// candidates counts the reasons a denial can have, so that explaining it
-// allocates once.
+// candidates counts the reasons a denial has, one per candidate, so that
+// explaining it allocates once and exactly.
 func (e *evaluation) candidates() int {
-	n := 1
-	if o := e.principal; o != nil {
+	n := 0
+	if o := e.s.object(e.principal); o != nil {
 		n += len(o.assignments)
-		for _, g := range o.groups {
-			if g := e.s.objects[g]; g != nil {
-				n += len(g.assignments)
-			}
+		for _, g := range o.groups.items() {
+			n += len(e.s.objs[g].assignments)
+		}
+	}
+	if id := e.r.Principal.DefaultRoleID; id != "" {
+		if _, ok := e.s.defaultRole(id); ok {
+			n++
 		}
 	}
 	return n
@@ -392,90 +313,6 @@ func fmtTime(t time.Time) string {
 		return "(open)"
 	}
 	return t.Format(time.RFC3339)
-}
-
-// targetFacts is what the sensitive-actions matrix needs to know about a
-// target user; computed at most once per evaluation.
-type targetFacts struct {
-	held            []string // role ids, system-assigned roles excluded
-	protectedMember bool
-	restricted      bool
-}
-
-func (e *evaluation) targetFacts() *targetFacts {
-	f := &e.facts
-	if e.factsOK {
-		return f
-	}
-	e.factsOK = true
-	t := &e.r.Target
-	*f = targetFacts{held: slices.Clone(t.Roles), protectedMember: t.ProtectedMember, restricted: t.Restricted}
-	add := func(o *object) {
-		if o == nil {
-			return
-		}
-		for i := range o.assignments {
-			a := &o.assignments[i]
-			if r := e.s.role(a.role); r != nil && a.activeAt(e.now) && !r.def.systemAssigned() && !slices.Contains(f.held, r.def.ID) {
-				f.held = append(f.held, r.def.ID)
-			}
-		}
-	}
-	if o := e.targetObject(); o != nil {
-		add(o)
-		for _, g := range o.groups {
-			f.protectedMember = true
-			add(e.s.objects[g])
-		}
-	}
-	return f
-}
-
-// targetObject looks the target up in the snapshot, once per evaluation.
-func (e *evaluation) targetObject() *object {
-	if !e.targetLooked {
-		e.targetLooked = true
-		if e.r.Target.ID != "" {
-			e.target = e.s.objects[e.r.Target.ID]
-		}
-	}
-	return e.target
-}
-
-// protected applies the matrix to an actor role at an assignment scope and
-// returns why the target is out of reach and which fact or role protects
-// it, or "" if it is not protected. A target holding several roles needs an
-// actor role allowed for every one of them; the check is per granting role,
-// not the union of the actor's roles, so two partial roles never add up to
-// a right neither has alone.
-func (e *evaluation) protected(actor string, kind scopeKind) (why, subject string) {
-	f := e.targetFacts()
-	t := sensitiveMatrix().table(e.sens)
-	unprotected := len(f.held) == 0 && !f.protectedMember && !f.restricted
-	switch {
-	case unprotected && (kind != scopeTenant || !t.actors[actor] || t.noAdmin[actor]):
-		return "", ""
-	case unprotected:
-		return "the role may not perform this sensitive action on users", ""
-	case kind != scopeTenant:
-		return "a scoped assignment may perform sensitive actions only on users who hold no admin role", ""
-	case !t.actors[actor]:
-		return "the role is not an actor in Entra's sensitive-actions matrix, so it may act only on users who hold no admin role", ""
-	case f.protectedMember && !t.protectedMember[actor]:
-		return "the target is a member or owner of a role-assignable group", ""
-	case f.restricted && !t.restricted[actor]:
-		return "the target is in a restricted-management administrative unit", ""
-	}
-	for _, h := range f.held {
-		if !t.allowedOn(actor, h) {
-			name := h
-			if i, ok := e.s.index(h); ok && e.s.role(i) != nil {
-				name = e.s.role(i).def.DisplayName
-			}
-			return "the target holds a role this role may not act on for this sensitive action", name
-		}
-	}
-	return "", ""
 }
 
 // Protected reports whether the sensitive-actions matrix shields r's

@@ -1,6 +1,10 @@
 package rbac
 
-import "sync"
+import (
+	"maps"
+	"sync"
+	"sync/atomic"
+)
 
 // Which roles cover an action depends only on the action, the target's
 // subtype and whether the target is a role-assignable group, never on who
@@ -31,9 +35,12 @@ type actionGrants struct {
 // endpoint lets administrators ask about any string.
 const maxCachedActions = 4096
 
+// grantCache is read by every decision and written once per new key, so
+// readers take no lock (a lock's shared counter is a cache line every core
+// writes): writers copy the map and publish the copy.
 type grantCache struct {
-	mu sync.RWMutex
-	m  map[grantKey]*actionGrants
+	mu sync.Mutex // serialises writers
+	m  atomic.Pointer[map[grantKey]*actionGrants]
 }
 
 // builtinGrants caches, for the whole process, which built-in roles cover
@@ -43,7 +50,7 @@ var builtinGrants grantCache
 // grantsFor returns which built-in roles and which of the snapshot's custom
 // roles cover k. It is called under s.mu (read or write).
 func (s *Snapshot) grantsFor(k grantKey) (*actionGrants, []roleGrant) {
-	g := builtinGrants.get(k, builtins().roles)
+	g := builtinGrants.get(k, s.builtin.roles)
 	if g.err != nil || len(s.custom) == 0 {
 		return g, nil
 	}
@@ -63,21 +70,23 @@ func (e *evaluation) grant(ri int32) roleGrant {
 }
 
 func (c *grantCache) get(k grantKey, roles []*role) *actionGrants {
-	c.mu.RLock()
-	g, ok := c.m[k]
-	c.mu.RUnlock()
-	if ok {
-		return g
+	if m := c.m.Load(); m != nil {
+		if g, ok := (*m)[k]; ok {
+			return g
+		}
 	}
-	g = computeGrants(roles, k)
+	g := computeGrants(roles, k)
 	c.mu.Lock()
-	if c.m == nil {
-		c.m = map[grantKey]*actionGrants{}
+	defer c.mu.Unlock()
+	m := map[grantKey]*actionGrants{}
+	if old := c.m.Load(); old != nil {
+		if len(*old) >= maxCachedActions {
+			return g
+		}
+		m = maps.Clone(*old)
 	}
-	if len(c.m) < maxCachedActions {
-		c.m[k] = g
-	}
-	c.mu.Unlock()
+	m[k] = g
+	c.m.Store(&m)
 	return g
 }
 

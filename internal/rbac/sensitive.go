@@ -168,6 +168,30 @@ func (m *matrices) table(s Sensitivity) *table {
 	return &m.attrs
 }
 
+// actorRows is one actor role's column of a table: whether the role is an
+// actor of the table at all and whether each special row allows it. Roles
+// carry theirs (role.matrix), so a decision on an ordinary user hashes no
+// role id.
+type actorRows struct{ actor, noAdmin, protectedMember, restricted bool }
+
+// columns returns a role's column in both tables: password reset first,
+// then sensitive attributes (see rows).
+func (m *matrices) columns(roleID string) [2]actorRows {
+	col := func(t *table) actorRows {
+		return actorRows{actor: t.actors[roleID], noAdmin: t.noAdmin[roleID],
+			protectedMember: t.protectedMember[roleID], restricted: t.restricted[roleID]}
+	}
+	return [2]actorRows{col(&m.reset), col(&m.attrs)}
+}
+
+// rows returns a role's column for a sensitive action's table.
+func (r *role) rows(s Sensitivity) *actorRows {
+	if s == PasswordReset {
+		return &r.matrix[0]
+	}
+	return &r.matrix[1]
+}
+
 // Sensitive reports whether the matrix applies to an action on a user (with
 // attrs: a write that touches sensitive attributes).
 func Sensitive(act string, attrs bool) bool {
