@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"runtime"
 	"runtime/metrics"
 	"slices"
 	"strconv"
@@ -61,7 +60,7 @@ func BenchmarkTokenPassword(b *testing.B) {
 	consent(b, srv, tok, client.SPID, "User.Read")
 
 	perCore := benchEnvInt(b, "OSTIARY_BENCH_SIGNIN_CLIENTS_PER_CORE", signInClientsPerCore)
-	clients := perCore * runtime.GOMAXPROCS(0)
+	clients := perCore * passwords.Cores()
 	start := time.Now()
 	users := make([]string, clients)
 	for i := range users {
@@ -114,7 +113,7 @@ func BenchmarkTokenPassword(b *testing.B) {
 	}
 
 	oneHash := timeOneHash(b, params)
-	cores := runtime.GOMAXPROCS(0)
+	cores := passwords.Cores()
 	bound := float64(cores) / oneHash.Seconds()
 	parallelRate := parallelHashRate(b, params, cores)
 	b.Logf("one argon2id hash (m=%d KiB, t=%d, p=%d): %v; hash bound on %d cores: %.1f sign-ins/s; %d hashers at once: %.1f hashes/s",
@@ -129,7 +128,7 @@ func BenchmarkTokenPassword(b *testing.B) {
 			done      = make(chan struct{})
 			closeOnce sync.Once
 		)
-		b.SetParallelism(perCore)
+		setClients(b, clients)
 		sched0 := schedLatencies()
 		rss0 := rssMiB()
 		b.ResetTimer()
@@ -338,7 +337,7 @@ func BenchmarkTokenRefresh(b *testing.B) {
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
-		b.SetParallelism(tokenClientsPerCore)
+		setClients(b, tokenClientsPerCore*passwords.Cores())
 		cpu := processCPU()
 		b.RunParallel(func(pb *testing.PB) {
 			rt := <-chains

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"runtime"
 
 	"github.com/ostiary/ostiary/internal/errs"
 )
@@ -25,7 +24,7 @@ type Hasher struct {
 // NewHasher returns a Hasher writing new hashes with p. Zero fields of p
 // take DefaultParams values, and p is clamped to the limits Verify accepts
 // so every hash written can be read back. concurrency <= 0 means
-// runtime.NumCPU(); queue < 0 means 0.
+// Cores(); queue < 0 means 0.
 func NewHasher(p Params, concurrency int, queue int) *Hasher {
 	d := DefaultParams()
 	if p.Memory == 0 {
@@ -41,7 +40,7 @@ func NewHasher(p Params, concurrency int, queue int) *Hasher {
 	p.Threads = min(p.Threads, maxThreads)
 	p.Memory = max(p.Memory, 8*uint32(p.Threads))
 	if concurrency <= 0 {
-		concurrency = runtime.NumCPU()
+		concurrency = Cores()
 	}
 	return &Hasher{
 		params: p,

@@ -35,7 +35,7 @@ func TestReserveProcs(t *testing.T) {
 	if _, err := h.Hash(t.Context(), "pw"); err != nil {
 		t.Fatal(err)
 	}
-	want := procs.base + max(procs.extra, 3)
+	want := Cores() + max(procs.extra, 3)
 	h2 := NewHasher(Params{Memory: 64, Time: 1, Threads: 1}, 1, 0)
 	if _, err := h2.Hash(t.Context(), "pw"); err != nil {
 		t.Fatal(err)

@@ -89,23 +89,30 @@ func derive(j hashJob) (key []byte) {
 	return argon2.IDKey(j.password, j.salt, j.time, j.memory, j.threads, j.keyLen)
 }
 
-// procs records the Ps the program had before any hasher reserved more.
+// cores is GOMAXPROCS as the program started: the CPUs it may use (Go
+// sets it from the machine and any container limit, or the GOMAXPROCS
+// variable), before any hasher reserved Ps.
+var cores = runtime.GOMAXPROCS(0)
+
+// Cores returns the CPUs the program may use, not counting the Ps hashers
+// reserved: what a hasher's concurrency and a benchmark's bound are sized
+// by. runtime.GOMAXPROCS(0) counts the reserved ones too.
+func Cores() int { return cores }
+
+// procs is the reservation made so far.
 var procs struct {
 	sync.Mutex
-	base, extra int
+	extra int
 }
 
-// reserveProcs raises GOMAXPROCS by n over what the program had, once for
-// the largest n asked: hashers of several servers in one process (tests)
-// share the reservation.
+// reserveProcs raises GOMAXPROCS to Cores() + n, once for the largest n
+// asked: hashers of several servers in one process (tests) share the
+// reservation.
 func reserveProcs(n int) {
 	procs.Lock()
 	defer procs.Unlock()
-	if procs.base == 0 {
-		procs.base = runtime.GOMAXPROCS(0)
-	}
 	if n > procs.extra {
 		procs.extra = n
-		runtime.GOMAXPROCS(procs.base + n)
+		runtime.GOMAXPROCS(cores + n)
 	}
 }
