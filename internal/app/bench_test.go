@@ -30,8 +30,8 @@ import (
 	"time"
 
 	"github.com/ostiary/ostiary/internal/app/apptest"
-	"github.com/ostiary/ostiary/internal/passwords"
 	"github.com/ostiary/ostiary/internal/iam"
+	"github.com/ostiary/ostiary/internal/passwords"
 	"github.com/ostiary/ostiary/internal/store"
 )
 

@@ -70,7 +70,10 @@ type refreshDoc struct {
 	Scopes    []string  `json:"scopes"`
 	IssuedAt  time.Time `json:"issuedDateTime"`
 	ExpiresAt time.Time `json:"expiresDateTime"`
-	Used      bool      `json:"used"`
+	// Used was set on rotation until rotation stopped rewriting the
+	// presented token (the family's current hash decides); tokens stored
+	// with it still count as used.
+	Used bool `json:"used"`
 	// Confidential: the client authenticated with a credential.
 	Confidential bool `json:"confidential,omitempty"`
 }
@@ -247,26 +250,14 @@ func (s *Service) RotateRefreshToken(ctx context.Context, rt *RefreshToken, scop
 			reused = true
 			return markRevoked(w, f, fam, "concurrent reuse of a refresh token")
 		}
-		o, err := w.Get(rt.TenantID, iam.KindRefreshToken, rt.hash)
-		if err != nil {
-			return err
-		}
-		var d refreshDoc
-		if err := json.Unmarshal(o.Data, &d); err != nil {
-			return errs.Wrap(errs.Internal, err, "authn: unreadable refresh token")
-		}
-		d.Used = true
-		if o.Data, err = json.Marshal(d); err != nil {
-			return errs.Wrap(errs.Internal, err, "authn: encode refresh token")
-		}
-		if err := w.Update(o); err != nil {
-			return err
-		}
+		// The presented token is used up by no longer being the family's
+		// current one (CheckRefreshToken refuses any other as reuse), so
+		// it is not rewritten; its successor copies what the check read.
 		if scopes == nil {
-			scopes = d.Scopes
+			scopes = rt.Scopes
 		}
-		if err := s.insertRefresh(w, rt.TenantID, hash, refreshDoc{FamilyID: rt.FamilyID, UserID: d.UserID, ClientID: d.ClientID,
-			Scopes: scopes, IssuedAt: now.UTC(), Confidential: d.Confidential, ExpiresAt: fam.expiry(now, s.cfg.RefreshTokenLifetime)}, now); err != nil {
+		if err := s.insertRefresh(w, rt.TenantID, hash, refreshDoc{FamilyID: rt.FamilyID, UserID: rt.UserID, ClientID: rt.ClientAppID,
+			Scopes: scopes, IssuedAt: now.UTC(), Confidential: rt.Confidential, ExpiresAt: fam.expiry(now, s.cfg.RefreshTokenLifetime)}, now); err != nil {
 			return err
 		}
 		fam.Current = hash
