@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/ostiary/ostiary/internal/access"
@@ -154,7 +155,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	// load (the measured rate is the same as with q = 2c, within noise);
 	// the 256 this replaced made 128 clients wait 83 hashes (2.4 s) at the
 	// median, and none was told to back off.
-	hashers := passwords.Cores()
+	hashers := runtime.GOMAXPROCS(0)
 	hasher := passwords.NewHasher(passwords.Params{Memory: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}, hashers, hashers)
 	resolver := opts.Resolver
 	if resolver == nil {

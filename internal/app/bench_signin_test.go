@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"runtime/metrics"
 	"slices"
 	"strconv"
@@ -60,7 +61,7 @@ func BenchmarkTokenPassword(b *testing.B) {
 	consent(b, srv, tok, client.SPID, "User.Read")
 
 	perCore := benchEnvInt(b, "OSTIARY_BENCH_SIGNIN_CLIENTS_PER_CORE", signInClientsPerCore)
-	clients := perCore * passwords.Cores()
+	clients := perCore * runtime.GOMAXPROCS(0)
 	start := time.Now()
 	users := make([]string, clients)
 	for i := range users {
@@ -113,7 +114,7 @@ func BenchmarkTokenPassword(b *testing.B) {
 	}
 
 	oneHash := timeOneHash(b, params)
-	cores := passwords.Cores()
+	cores := runtime.GOMAXPROCS(0)
 	bound := float64(cores) / oneHash.Seconds()
 	parallelRate := parallelHashRate(b, params, cores)
 	b.Logf("one argon2id hash (m=%d KiB, t=%d, p=%d): %v; hash bound on %d cores: %.1f sign-ins/s; %d hashers at once: %.1f hashes/s",
@@ -337,7 +338,7 @@ func BenchmarkTokenRefresh(b *testing.B) {
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
-		setClients(b, tokenClientsPerCore*passwords.Cores())
+		setClients(b, tokenClientsPerCore*runtime.GOMAXPROCS(0))
 		cpu := processCPU()
 		b.RunParallel(func(pb *testing.PB) {
 			rt := <-chains

@@ -31,7 +31,6 @@ import (
 
 	"github.com/ostiary/ostiary/internal/app/apptest"
 	"github.com/ostiary/ostiary/internal/iam"
-	"github.com/ostiary/ostiary/internal/passwords"
 	"github.com/ostiary/ostiary/internal/store"
 )
 
@@ -243,7 +242,7 @@ func tokenRate(b *testing.B, call func() error) {
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
-		setClients(b, tokenClientsPerCore*passwords.Cores())
+		setClients(b, tokenClientsPerCore*runtime.GOMAXPROCS(0))
 		cpu := processCPU()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -259,9 +258,7 @@ func tokenRate(b *testing.B, call func() error) {
 }
 
 // setClients makes b.RunParallel run n goroutines (a multiple of
-// GOMAXPROCS, rounded up). GOMAXPROCS is more than the cores once a
-// password hasher has reserved Ps for its workers, so a count per
-// GOMAXPROCS would change with what ran before.
+// GOMAXPROCS, rounded up).
 func setClients(b *testing.B, n int) {
 	procs := runtime.GOMAXPROCS(0)
 	b.SetParallelism(max(1, (n+procs-1)/procs))

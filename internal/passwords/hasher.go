@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"runtime"
+
+	"golang.org/x/crypto/argon2"
 
 	"github.com/ostiary/ostiary/internal/errs"
 )
@@ -18,13 +21,12 @@ type Hasher struct {
 	params Params
 	slots  chan struct{} // a send holds one of concurrency running slots
 	queue  chan struct{} // a send holds one of queue waiting places
-	run    *workers      // where the hashes are computed (workers.go)
 }
 
 // NewHasher returns a Hasher writing new hashes with p. Zero fields of p
 // take DefaultParams values, and p is clamped to the limits Verify accepts
 // so every hash written can be read back. concurrency <= 0 means
-// Cores(); queue < 0 means 0.
+// runtime.NumCPU(); queue < 0 means 0.
 func NewHasher(p Params, concurrency int, queue int) *Hasher {
 	d := DefaultParams()
 	if p.Memory == 0 {
@@ -40,13 +42,12 @@ func NewHasher(p Params, concurrency int, queue int) *Hasher {
 	p.Threads = min(p.Threads, maxThreads)
 	p.Memory = max(p.Memory, 8*uint32(p.Threads))
 	if concurrency <= 0 {
-		concurrency = Cores()
+		concurrency = runtime.NumCPU()
 	}
 	return &Hasher{
 		params: p,
 		slots:  make(chan struct{}, concurrency),
 		queue:  make(chan struct{}, max(queue, 0)),
-		run:    &workers{jobs: make(chan hashJob), n: concurrency},
 	}
 }
 
@@ -64,10 +65,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer release()
-	key := h.run.key([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, keyLen)
-	if key == nil {
-		return "", errHashFailed()
-	}
+	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, keyLen)
 	return phc{params: h.params, salt: salt, key: key}.encode(), nil
 }
 
@@ -85,10 +83,7 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok bool,
 		return false, err
 	}
 	defer release()
-	key := h.run.key([]byte(password), stored.salt, stored.params.Time, stored.params.Memory, stored.params.Threads, uint32(len(stored.key)))
-	if key == nil {
-		return false, errHashFailed()
-	}
+	key := argon2.IDKey([]byte(password), stored.salt, stored.params.Time, stored.params.Memory, stored.params.Threads, uint32(len(stored.key)))
 	return subtle.ConstantTimeCompare(key, stored.key) == 1, nil
 }
 
@@ -126,10 +121,6 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, errs.Wrap(errs.Unavailable, ctx.Err(), "The request was cancelled.")
 	}
-}
-
-func errHashFailed() error {
-	return errs.E(errs.Internal, "passwords: the password hash could not be computed")
 }
 
 // errBusy is the error for a full queue; "TooManyRequests" is the code
