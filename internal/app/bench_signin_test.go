@@ -51,6 +51,10 @@ const signInClientsPerCore = 64
 //   - sched-p99-ms: the p99 of the Go scheduler's latency over the run
 //     (runtime/metrics), the time runnable goroutines, clients' and
 //     server's, waited for a core while argon2 held both.
+//
+// "overload" runs the clients in this process; "external" runs the same
+// load from a process of its own (loadgen_test.go), so the latencies are
+// the server's and not also the in-process clients' waits for a core.
 func BenchmarkTokenPassword(b *testing.B) {
 	params := passwords.DefaultParams()
 	srv := apptest.New(b, func(c *config.Config) {
@@ -78,35 +82,9 @@ func BenchmarkTokenPassword(b *testing.B) {
 	tr.MaxIdleConnsPerHost = clients
 	hc := &http.Client{Transport: tr, Timeout: time.Minute}
 	b.Cleanup(tr.CloseIdleConnections)
-	endpoint := srv.URL + "/" + srv.Creds.TenantID + "/oauth2/v2.0/token"
-	signIn := func(user string) (status int, retryAfter time.Duration, err error) {
-		form := url.Values{"grant_type": {"password"}, "client_id": {client.AppID}, "username": {user},
-			"password": {userPassword}, "scope": {"User.Read openid profile offline_access"}, "client_info": {"1"}}.Encode()
-		resp, err := hc.Post(endpoint, "application/x-www-form-urlencoded", strings.NewReader(form))
-		if err != nil {
-			return 0, 0, err
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return 0, 0, err
-		}
-		switch resp.StatusCode {
-		case http.StatusOK:
-			if !strings.Contains(string(body), `"refresh_token"`) {
-				return 0, 0, fmt.Errorf("sign-in: no refresh token: %s", body)
-			}
-		case http.StatusTooManyRequests:
-			secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-			if err != nil || secs < 1 || !strings.Contains(string(body), `"temporarily_unavailable"`) {
-				return 0, 0, fmt.Errorf("429 without Retry-After or Entra's shape: %q %s", resp.Header.Get("Retry-After"), body)
-			}
-			retryAfter = time.Duration(secs) * time.Second
-		default:
-			return 0, 0, fmt.Errorf("sign-in: %d %s", resp.StatusCode, body)
-		}
-		return resp.StatusCode, retryAfter, nil
-	}
+	spec := loadgenSpec{Endpoint: srv.URL + "/" + srv.Creds.TenantID + "/oauth2/v2.0/token", CAFile: srv.CAFile,
+		ClientID: client.AppID, Password: userPassword, Users: users}
+	signIn := func(user string) (int, time.Duration, error) { return postSignIn(hc, spec, user) }
 	for _, u := range users { // warm every connection (and check every user signs in)
 		if st, _, err := signIn(u); err != nil || st != http.StatusOK {
 			b.Fatalf("warm-up sign-in of %s: %d %v", u, st, err)
@@ -161,28 +139,47 @@ func BenchmarkTokenPassword(b *testing.B) {
 			}
 			closeOnce.Do(func() { close(done) })
 		})
-		elapsed := b.Elapsed().Seconds()
+		elapsed := b.Elapsed()
 		b.StopTimer()
-		rate := float64(ok.Load()) / elapsed
-		b.ReportMetric(rate, "sign-ins/s")
-		b.ReportMetric(bound, "hash-bound")
-		b.ReportMetric(rate/bound, "ratio")
-		b.ReportMetric(parallelRate, "hashes/s-parallel")
-		b.ReportMetric(rate/parallelRate, "ratio-parallel")
-		if n := len(latencies); n > 0 {
-			slices.Sort(latencies)
-			b.ReportMetric(float64(latencies[n*99/100])/float64(oneHash), "p99-hashes")
-			b.ReportMetric(float64(latencies[n/2])/float64(oneHash), "p50-hashes")
-		}
-		if total := ok.Load() + busy.Load(); total > 0 {
-			b.ReportMetric(float64(busy.Load())/float64(total), "share-429")
-		}
+		reportSignIns(b, ok.Load(), busy.Load(), elapsed, latencies, oneHash, bound, parallelRate)
 		b.ReportMetric(schedP99(sched0, schedLatencies()).Seconds()*1000, "sched-p99-ms")
 		if rss0 > 0 {
 			b.ReportMetric(rss0, "rss-before-MiB")
 			b.ReportMetric(rssMiB(), "rss-MiB")
 		}
 	})
+
+	// The same load from a client process of its own (loadgen_test.go):
+	// the latencies are the server's, not the in-process clients' waits
+	// for a core.
+	b.Run("external", func(b *testing.B) {
+		spec.Requests = b.N
+		sched0 := schedLatencies()
+		b.ResetTimer()
+		res := runLoadgenProcess(b, spec)
+		b.StopTimer()
+		reportSignIns(b, res.OK, res.Busy, res.Elapsed, res.Latencies, oneHash, bound, parallelRate)
+		b.ReportMetric(schedP99(sched0, schedLatencies()).Seconds()*1000, "server-sched-p99-ms")
+	})
+}
+
+// reportSignIns reports a run's rate, its ratios to the hash bounds and
+// its latency percentiles in lone hashes.
+func reportSignIns(b *testing.B, ok, busy int64, elapsed time.Duration, latencies []time.Duration, oneHash time.Duration, bound, parallelRate float64) {
+	rate := float64(ok) / elapsed.Seconds()
+	b.ReportMetric(rate, "sign-ins/s")
+	b.ReportMetric(bound, "hash-bound")
+	b.ReportMetric(rate/bound, "ratio")
+	b.ReportMetric(parallelRate, "hashes/s-parallel")
+	b.ReportMetric(rate/parallelRate, "ratio-parallel")
+	if n := len(latencies); n > 0 {
+		slices.Sort(latencies)
+		b.ReportMetric(float64(latencies[n*99/100])/float64(oneHash), "p99-hashes")
+		b.ReportMetric(float64(latencies[n/2])/float64(oneHash), "p50-hashes")
+	}
+	if total := ok + busy; total > 0 {
+		b.ReportMetric(float64(busy)/float64(total), "share-429")
+	}
 }
 
 // timeOneHash is the median time of one argon2id hash at p, on a hasher of

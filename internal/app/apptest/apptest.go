@@ -35,6 +35,9 @@ type Server struct {
 	Client *http.Client
 	App    *app.App
 	Config config.Config
+	// CAFile is the PEM file of the CA the server's certificate chains
+	// to, for clients in other processes.
+	CAFile string
 }
 
 // Option adjusts the configuration before the server starts.
@@ -120,7 +123,7 @@ func NewWith(t testing.TB, aopts app.Options, opts ...Option) *Server {
 		TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 16,
 		DialContext: dialListener(cfg),
 	}}
-	return &Server{URL: cfg.PublicURL, Creds: *creds, Client: client, App: a, Config: cfg}
+	return &Server{URL: cfg.PublicURL, Creds: *creds, Client: client, App: a, Config: cfg, CAFile: caFile}
 }
 
 // dialListener dials the server's listener for its public host (see
