@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,6 +77,61 @@ func TestCommitSignInsIsolatesABadRecord(t *testing.T) {
 	for _, id := range []string{"00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000c"} {
 		if !stored(t, db, id) {
 			t.Errorf("%s was lost with the bad record", id)
+		}
+	}
+}
+
+// countingStore counts write transactions.
+type countingStore struct {
+	store.Store
+	writes atomic.Int32
+}
+
+func (c *countingStore) Write(ctx context.Context, fn func(store.Writer) error) error {
+	c.writes.Add(1)
+	return c.Store.Write(ctx, fn)
+}
+
+// With other token requests in flight, a leader waits for their records
+// and commits them together; a lone request commits at once.
+func TestLogSignInLingersForSiblings(t *testing.T) {
+	defer func(d time.Duration) { linger = d }(linger)
+	linger = 5 * time.Second // far longer than the test: only arrivals end the wait
+	cs := &countingStore{Store: backendtest.Open(t)}
+	svc := New(cs)
+
+	start := time.Now()
+	done := svc.TokenRequest()
+	if err := svc.LogSignIn(context.Background(), logTenant, signInRec("00000000-0000-0000-0000-0000000000a1")); err != nil {
+		t.Fatal(err)
+	}
+	done()
+	if time.Since(start) > time.Second || cs.writes.Load() != 1 {
+		t.Fatalf("a lone request waited %v (%d writes)", time.Since(start), cs.writes.Load())
+	}
+
+	doneA, doneB := svc.TokenRequest(), svc.TokenRequest()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer doneA()
+		if err := svc.LogSignIn(context.Background(), logTenant, signInRec("00000000-0000-0000-0000-0000000000a2")); err != nil {
+			t.Error(err)
+		}
+	})
+	time.Sleep(20 * time.Millisecond) // the first leads and waits for the second
+	wg.Go(func() {
+		defer doneB()
+		if err := svc.LogSignIn(context.Background(), logTenant, signInRec("00000000-0000-0000-0000-0000000000a3")); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+	if got := cs.writes.Load(); got != 2 {
+		t.Fatalf("two requests in flight took %d commits, want them in one", got-1)
+	}
+	for _, id := range []string{"00000000-0000-0000-0000-0000000000a2", "00000000-0000-0000-0000-0000000000a3"} {
+		if !stored(t, cs, id) {
+			t.Errorf("%s was not committed", id)
 		}
 	}
 }

@@ -48,6 +48,9 @@ type TokenIssuer interface {
 // its own.
 type SignInLog interface {
 	LogSignIn(ctx context.Context, tenantID string, rec iam.SignIn) error
+	// TokenRequest marks a token request in flight until done, called
+	// once its record is logged, so records can be committed together.
+	TokenRequest() (done func())
 }
 
 // KeySet lists the signing keys to publish.

@@ -104,8 +104,13 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 	segment := r.PathValue("tenant")
 	req := &tokenRequest{segment: segment, form: form, client: client, now: h.now(), ip: remoteIP(r), viaAlias: isCommonAlias(segment),
 		crossOrigin: r.Header.Get("Origin") != ""}
+	done := func() {}
+	if h.deps.SignIns != nil {
+		done = h.deps.SignIns.TokenRequest()
+	}
 	resp, err := g.exchange(r.Context(), req)
 	h.logSignIn(r, req, err)
+	done()
 	allowSPAOrigin(w, r, req.app)
 	if err != nil {
 		return err
