@@ -49,10 +49,16 @@ func answer(t testing.TB, b *browser, p page, button string) page {
 // userGrants lists the Principal grants of the world's client.
 func (w *userWorld) userGrants(t testing.TB) []map[string]any {
 	t.Helper()
+	return w.grantsOfType(t, "Principal")
+}
+
+// grantsOfType lists the world's client's grants of one consentType.
+func (w *userWorld) grantsOfType(t testing.TB, consentType string) []map[string]any {
+	t.Helper()
 	r := call(t, w.srv, "GET", "/v1.0/oauth2PermissionGrants?$filter="+url.QueryEscape("clientId eq '"+w.client.SPID+"'"), w.tok, nil, 200).JSON(t)
 	var out []map[string]any
 	for _, v := range r["value"].([]any) {
-		if g := v.(map[string]any); g["consentType"] == "Principal" {
+		if g := v.(map[string]any); g["consentType"] == consentType {
 			out = append(out, g)
 		}
 	}
@@ -358,17 +364,7 @@ func TestConsentOnBehalfOfOrganization(t *testing.T) {
 	if g := w.userGrants(t); len(g) != 1 || g[0]["principalId"] != w.userID {
 		t.Fatalf("a forged checkbox must give the user's own consent only: %v", g)
 	}
-	orgGrants := func() []map[string]any {
-		t.Helper()
-		r := call(t, w.srv, "GET", "/v1.0/oauth2PermissionGrants?$filter="+url.QueryEscape("clientId eq '"+w.client.SPID+"'"), w.tok, nil, 200).JSON(t)
-		var out []map[string]any
-		for _, v := range r["value"].([]any) {
-			if g := v.(map[string]any); g["consentType"] == "AllPrincipals" {
-				out = append(out, g)
-			}
-		}
-		return out
-	}
+	orgGrants := func() []map[string]any { return w.grantsOfType(t, "AllPrincipals") }
 	if g := orgGrants(); len(g) != 0 {
 		t.Fatalf("organization grants after a user's consent: %v", g)
 	}
