@@ -143,18 +143,16 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	// Password hashes run at most one per core, so memory stays at idle +
-	// cores × Argon2MemoryKiB, and at most one more per core waits: beyond
-	// that, 429 with Retry-After at once. The queue bounds latency: a
-	// sign-in that joins a full queue of q behind c running hashes waits
-	// q/c hashes, then hashes, so it takes q/c + 1 hashes plus the rest of
-	// the request. argon2id is memory-bound, and with every core hashing
-	// each hash takes ~1.4× as long as one alone (BenchmarkTokenPassword,
-	// hashes/s-parallel), so q = 2c would allow 3 × 1.4 ≈ 4.2 lone hashes,
-	// over the goal of 4 for the p99 of successful sign-ins, while q = c
-	// allows 2.8. A waiter per core is enough to keep the cores busy under
-	// load (the measured rate is the same as with q = 2c, within noise);
-	// the 256 this replaced made 128 clients wait 83 hashes (2.4 s) at the
-	// median, and none was told to back off.
+	// cores × Argon2MemoryKiB (the hasher reuses that memory), and at most
+	// one more per core waits: beyond that, 429 with Retry-After at once.
+	// The queue bounds latency: a sign-in that joins a full queue of q
+	// behind c running hashes waits q/c hashes, then hashes, so it takes
+	// q/c + 1 hashes plus the rest of the request: q = c allows 2, within
+	// the goal of 4 for the p99 of successful sign-ins with room for the
+	// rest, where q = 2c would allow 3. A waiter per core is enough to keep
+	// the cores busy under load (the measured rate is the same as with
+	// q = 2c, within noise); the 256 this replaced made 128 clients wait 83
+	// hashes (2.4 s) at the median, and none was told to back off.
 	hashers := runtime.GOMAXPROCS(0)
 	hasher := passwords.NewHasher(passwords.Params{Memory: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}, hashers, hashers)
 	resolver := opts.Resolver

@@ -6,8 +6,6 @@ import (
 	"crypto/subtle"
 	"runtime"
 
-	"golang.org/x/crypto/argon2"
-
 	"github.com/ostiary/ostiary/internal/errs"
 )
 
@@ -65,7 +63,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer release()
-	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, keyLen)
+	key := idKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, keyLen)
 	return phc{params: h.params, salt: salt, key: key}.encode(), nil
 }
 
@@ -83,7 +81,7 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok bool,
 		return false, err
 	}
 	defer release()
-	key := argon2.IDKey([]byte(password), stored.salt, stored.params.Time, stored.params.Memory, stored.params.Threads, uint32(len(stored.key)))
+	key := idKey([]byte(password), stored.salt, stored.params.Time, stored.params.Memory, stored.params.Threads, uint32(len(stored.key)))
 	return subtle.ConstantTimeCompare(key, stored.key) == 1, nil
 }
 
