@@ -33,11 +33,11 @@ const blockWords = 128
 type block [blockWords]uint64
 
 // yieldEvery is how many blocks a hash computes between yields to the
-// scheduler (about three quarters of a millisecond). A hash is tens of
+// scheduler (about one and a half milliseconds). A hash is tens of
 // milliseconds of computation without a system call; unyielding, it held
 // its P until the scheduler preempted it (every 10 ms), and every handler
 // that woke meanwhile, the sign-ins' own among them, waited its turn.
-const yieldEvery = 512
+const yieldEvery = 1024
 
 // syncPoints is the number of slices a pass is cut into.
 const syncPoints = 4
