@@ -84,32 +84,15 @@ func runLoadgen(specJSON string, out io.Writer) int {
 	start := time.Now()
 	for _, user := range spec.Users {
 		wg.Go(func() {
-			var mine []time.Duration
-			defer func() {
-				mu.Lock()
-				res.Latencies = append(res.Latencies, mine...)
-				mu.Unlock()
-			}()
-			for left.Add(-1) >= 0 {
-				t0 := time.Now()
-				st, wait, err := postSignIn(hc, spec, user)
-				if err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-					closeOnce.Do(func() { close(done) })
-					return
-				}
-				if st == http.StatusOK {
-					mine = append(mine, time.Since(t0))
-					continue
-				}
-				select { // honour Retry-After, but not past the end of the run
-				case <-time.After(wait):
-				case <-done:
-				}
-			}
+			mine, err := signInClient(func() bool { return left.Add(-1) >= 0 },
+				func() (int, time.Duration, error) { return postSignIn(hc, spec, user) }, done)
 			closeOnce.Do(func() { close(done) })
+			mu.Lock()
+			res.Latencies = append(res.Latencies, mine...)
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
 		})
 	}
 	wg.Wait()
@@ -152,6 +135,30 @@ func postSignIn(hc *http.Client, spec loadgenSpec, user string) (status int, ret
 		return 0, 0, fmt.Errorf("sign-in: %d %s", resp.StatusCode, body)
 	}
 	return resp.StatusCode, retryAfter, nil
+}
+
+// signInClient is one client of a sign-in load: it signs in while more
+// allows, waits the Retry-After of a 429 (but not past done, which the
+// first client to finish closes) and returns the latencies of its
+// successes. It stops at the first error.
+func signInClient(more func() bool, signIn func() (int, time.Duration, error), done <-chan struct{}) ([]time.Duration, error) {
+	var mine []time.Duration
+	for more() {
+		t0 := time.Now()
+		st, wait, err := signIn()
+		if err != nil {
+			return mine, err
+		}
+		if st == http.StatusOK {
+			mine = append(mine, time.Since(t0))
+			continue
+		}
+		select {
+		case <-time.After(wait):
+		case <-done:
+		}
+	}
+	return mine, nil
 }
 
 // runLoadgenProcess runs spec in a child process of this test binary and

@@ -116,6 +116,30 @@ func (c *clientCache) invalidate(ch store.Change) {
 	}
 }
 
+// readThrough returns the value of k in the cache map that of picks, or
+// what read returns, which it caches when read succeeds. Without a cache
+// (or when the change feed cannot be read) it only reads.
+func readThrough[K comparable, V any](s *Service, ctx context.Context, of func(*clientCache) map[K]V, k K, read func() (V, error)) (V, error) {
+	cache := s.cached(ctx)
+	if cache == nil {
+		return read()
+	}
+	if v, ok := get(cache, of(cache), k); ok {
+		return v, nil
+	}
+	gen := cache.generation()
+	v, err := read()
+	if err == nil {
+		put(cache, gen, of(cache), k, v)
+	}
+	return v, err
+}
+
+// The maps readThrough may be given.
+func tenantsOf(c *clientCache) map[string]iam.Tenant    { return c.tenants }
+func consentsOf(c *clientCache) map[consentKey][]string { return c.consents }
+func defaultsOf(c *clientCache) map[string]bool         { return c.defaults }
+
 // get reads one of c's maps.
 func get[K comparable, V any](c *clientCache, m map[K]V, k K) (V, bool) {
 	c.mu.RLock()

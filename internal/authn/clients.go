@@ -82,6 +82,7 @@ func NewWith(st store.Store, cfg Config) *Service {
 		cfg.RefreshTokenLifetime = DefaultRefreshTokenLifetime
 	}
 	s := &Service{st: st, cfg: cfg}
+	s.signIns.arrived = make(chan struct{}, 1)
 	if cfg.Changes != nil {
 		s.cache = newClientCache()
 		cfg.Changes.Subscribe(s.cache.invalidate)
@@ -109,17 +110,12 @@ func aadsts(kind errs.Kind, code int, format string, args ...any) *errs.Error {
 // organizations and consumers are the caller's business, not resolved here.
 func (s *Service) ResolveTenant(ctx context.Context, segment string) (iam.Tenant, error) {
 	name := strings.ToLower(segment)
-	var (
-		t   iam.Tenant
-		gen uint64
-	)
-	cache := s.cached(ctx)
-	if cache != nil {
-		if t, ok := get(cache, cache.tenants, name); ok {
-			return t, nil
-		}
-		gen = cache.generation()
-	}
+	return readThrough(s, ctx, tenantsOf, name, func() (iam.Tenant, error) { return s.readTenant(ctx, segment, name) })
+}
+
+// readTenant reads what ResolveTenant resolves.
+func (s *Service) readTenant(ctx context.Context, segment, name string) (iam.Tenant, error) {
+	var t iam.Tenant
 	err := s.st.Read(ctx, func(r store.Reader) error {
 		var err error
 		if id, ok := iam.NormalizeGUID(name); ok {
@@ -133,9 +129,6 @@ func (s *Service) ResolveTenant(ctx context.Context, segment string) (iam.Tenant
 	})
 	if errs.Is(err, errs.NotFound) {
 		return iam.Tenant{}, tenantNotFound(segment)
-	}
-	if err == nil && cache != nil {
-		put(cache, gen, cache.tenants, name, t)
 	}
 	return t, err
 }
@@ -251,13 +244,6 @@ func (s *Service) AuthenticateClientSecret(ctx context.Context, tenantID, client
 	return c, nil
 }
 
-// loadClient reads the client's service principal in tenantID and its
-// application in the owner's tenant; a nil client if either is missing,
-// or if the application is single-tenant and tenantID is not its own: as
-// in Entra, such an app is not a client anywhere else, even where a
-// service principal of it remains (one provisioned while the app was
-// multi-tenant), so neither a token nor a sign-in in another tenant can
-// name it.
 // findClient returns clientID (an appId) in tenantID: a copy the caller may
 // change, from the cache unless fresh is set. An unknown client is
 // AADSTS700016, with the tenant's name in its message.
@@ -302,6 +288,13 @@ func (s *Service) findClient(ctx context.Context, tenantID, clientID string, fre
 	return c, secrets, false, nil
 }
 
+// loadClient reads the client's service principal in tenantID and its
+// application in the owner's tenant; a nil client if either is missing,
+// or if the application is single-tenant and tenantID is not its own: as
+// in Entra, such an app is not a client anywhere else, even where a
+// service principal of it remains (one provisioned while the app was
+// multi-tenant), so neither a token nor a sign-in in another tenant can
+// name it.
 func loadClient(r store.Reader, tenantID, appID string) (*Client, clientSecrets, error) {
 	var secrets clientSecrets
 	c := &Client{TenantID: tenantID}

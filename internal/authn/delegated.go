@@ -75,18 +75,20 @@ func (s *Service) DelegatedScopes(ctx context.Context, tenantID, clientSPID, use
 	g := &DelegatedGrant{ResourceGrant: *rg}
 	g.Roles = nil // app roles of the client are not the user's
 	key := consentKey{tenantID, clientSPID, rg.ServicePrincipalID, userID}
-	cache := s.cached(ctx)
-	var gen uint64
-	if cache != nil {
-		if scopes, ok := get(cache, cache.consents, key); ok {
-			g.Scopes = scopes
-			return g, nil
-		}
-		gen = cache.generation()
+	if g.Scopes, err = readThrough(s, ctx, consentsOf, key, func() ([]string, error) { return s.readConsent(ctx, key) }); err != nil {
+		return nil, err
 	}
-	err = s.st.Read(ctx, func(r store.Reader) error {
+	return g, nil
+}
+
+// readConsent reads the scopes granted to a client on a resource for one
+// user: its AllPrincipals grant and the user's own, sorted, deduplicated.
+func (s *Service) readConsent(ctx context.Context, key consentKey) ([]string, error) {
+	tenantID, clientSPID, resourceSPID, userID := key.tenantID, key.clientSPID, key.resourceSPID, key.userID
+	var scopes []string
+	err := s.st.Read(ctx, func(r store.Reader) error {
 		p, err := r.List(tenantID, iam.KindOAuth2PermissionGrant, store.Live, query.List{
-			Filter: query.And{eqGUID(grantClient, clientSPID), eqGUID(grantResource, rg.ServicePrincipalID),
+			Filter: query.And{eqGUID(grantClient, clientSPID), eqGUID(grantResource, resourceSPID),
 				query.Or{
 					query.Cmp{Field: grantType, Op: query.Eq, Value: query.Value{Type: query.String, Str: iam.ConsentAllPrincipals}},
 					eqGUID(grantPrincipal, userID),
@@ -101,13 +103,13 @@ func (s *Service) DelegatedScopes(ctx context.Context, tenantID, clientSPID, use
 			if err := json.Unmarshal(o.Data, &pg); err != nil {
 				return errs.Wrap(errs.Internal, err, "authn: unreadable grant %s", o.ID)
 			}
-			if pg.ClientID != clientSPID || pg.ResourceID != rg.ServicePrincipalID ||
+			if pg.ClientID != clientSPID || pg.ResourceID != resourceSPID ||
 				!(pg.ConsentType == iam.ConsentAllPrincipals || pg.PrincipalID != nil && *pg.PrincipalID == userID) {
 				continue
 			}
 			for _, v := range strings.Fields(pg.Scope) {
-				if _, dup := g.Granted(v); !dup {
-					g.Scopes = append(g.Scopes, v)
+				if !slices.ContainsFunc(scopes, func(s string) bool { return strings.EqualFold(s, v) }) {
+					scopes = append(scopes, v)
 				}
 			}
 		}
@@ -116,11 +118,8 @@ func (s *Service) DelegatedScopes(ctx context.Context, tenantID, clientSPID, use
 	if err != nil {
 		return nil, err
 	}
-	slices.Sort(g.Scopes)
-	if cache != nil {
-		put(cache, gen, cache.consents, key, slices.Clip(g.Scopes))
-	}
-	return g, nil
+	slices.Sort(scopes)
+	return slices.Clip(scopes), nil // shared once cached: an append copies
 }
 
 // SignedInUser is the user a token is issued for, as token claims need.

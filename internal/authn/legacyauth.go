@@ -45,24 +45,15 @@ func (s *Service) PasswordGrantAllowed(ctx context.Context, tenantID string) (bo
 // securityDefaults is securityDefaultsOn from the client cache when there
 // is one: the MFA rule asks on every token request.
 func (s *Service) securityDefaults(ctx context.Context, tenantID string) (bool, error) {
-	cache := s.cached(ctx)
-	var gen uint64
-	if cache != nil {
-		if on, ok := get(cache, cache.defaults, tenantID); ok {
-			return on, nil
-		}
-		gen = cache.generation()
-	}
-	var on bool
-	err := s.st.Read(ctx, func(r store.Reader) error {
-		var err error
-		on, err = securityDefaultsOn(r, tenantID)
-		return err
+	return readThrough(s, ctx, defaultsOf, tenantID, func() (bool, error) {
+		var on bool
+		err := s.st.Read(ctx, func(r store.Reader) error {
+			var err error
+			on, err = securityDefaultsOn(r, tenantID)
+			return err
+		})
+		return on, err
 	})
-	if err == nil && cache != nil {
-		put(cache, gen, cache.defaults, tenantID, on)
-	}
-	return on, err
 }
 
 // securityDefaultsOn reads the tenant's identitySecurityDefaultsEnforcementPolicy,

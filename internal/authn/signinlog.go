@@ -36,7 +36,8 @@ type signInWriter struct {
 	queue []*pendingSignIn
 	busy  bool // a leader is committing
 	// active counts token requests in flight (TokenRequest): each writes
-	// a record when it ends. arrived is signalled on every record queued.
+	// a record when it ends. arrived (one slot, made by NewWith) is
+	// signalled on every record queued.
 	active  atomic.Int64
 	arrived chan struct{}
 }
@@ -62,7 +63,7 @@ func (s *Service) TokenRequest() (done func()) {
 
 // awaitSiblings waits, up to linger, until every token request in flight
 // has queued its record.
-func (w *signInWriter) awaitSiblings(arrived <-chan struct{}) {
+func (w *signInWriter) awaitSiblings() {
 	if w.active.Load() <= 1 {
 		return
 	}
@@ -76,7 +77,7 @@ func (w *signInWriter) awaitSiblings(arrived <-chan struct{}) {
 			return
 		}
 		select {
-		case <-arrived:
+		case <-w.arrived:
 		case <-timer.C:
 			return
 		}
@@ -102,13 +103,9 @@ func (w *signInWriter) write(ctx context.Context, st store.Store, tenantID strin
 	w.queue = append(w.queue, p)
 	lead := !w.busy
 	w.busy = true
-	if w.arrived == nil {
-		w.arrived = make(chan struct{}, 1)
-	}
-	arrived := w.arrived
 	w.mu.Unlock()
 	select {
-	case arrived <- struct{}{}:
+	case w.arrived <- struct{}{}:
 	default:
 	}
 	if !lead {
@@ -116,7 +113,7 @@ func (w *signInWriter) write(ctx context.Context, st store.Store, tenantID strin
 			return err
 		}
 	}
-	w.awaitSiblings(arrived)
+	w.awaitSiblings()
 	w.mu.Lock()
 	// The leader's record is first in the queue: it found it empty, or was
 	// handed the lead as its first entry.
