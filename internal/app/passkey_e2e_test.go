@@ -135,15 +135,7 @@ func TestPasskeyBrowser(t *testing.T) {
 	if strings.Contains(p.body, "data-passkey") {
 		t.Errorf("a passkey offered before the tenant is known: %s", p.body)
 	}
-	f := parseForm(t, p.body)
-	f.fields.Set("username", w.upn)
-	f.fields.Set("password", userPassword)
-	p = b.do(t, "POST", f.action, f.fields)
-	secret := secretOnPage.FindStringSubmatch(p.body)
-	if secret == nil {
-		t.Fatalf("registration at sign-in: %s", p.body)
-	}
-	p = postMFA(t, b, p, map[string]string{"otc": totpCode(t, secret[1], clock.Now())})
+	p, _ = w.signInRegisteringTOTP(t, b, parseForm(t, p.body), clock.Now())
 	add := formWith(t, p.body, "ostiary_change", "add-passkey")
 	p = b.do(t, "POST", add.action, add.fields)
 	pf, opts := passkeyForm(t, p, "create")
@@ -314,15 +306,7 @@ func TestPasskeyOffIPHost(t *testing.T) {
 		t.Fatalf("passkey offered on an IP host: %v %s", p.header, p.body)
 	}
 	p = b.do(t, "GET", "/mysecurityinfo", nil)
-	f := parseForm(t, p.body)
-	f.fields.Set("username", w.upn)
-	f.fields.Set("password", userPassword)
-	p = b.do(t, "POST", f.action, f.fields)
-	secret := secretOnPage.FindStringSubmatch(p.body)
-	if secret == nil {
-		t.Fatalf("registration at sign-in: %s", p.body)
-	}
-	p = postMFA(t, b, p, map[string]string{"otc": totpCode(t, secret[1], time.Now())})
+	p, _ = w.signInRegisteringTOTP(t, b, parseForm(t, p.body), time.Now())
 	if !strings.Contains(p.body, "Add an authenticator app") || strings.Contains(p.body, "Add a passkey") {
 		t.Fatalf("security info on an IP host: %s", p.body)
 	}
