@@ -487,6 +487,7 @@ func (s *Service) listOwners(ctx context.Context, c *iam.Caller, kind iam.Kind, 
 	if err := s.preauthorize(ctx, c, action, kind, key); err != nil {
 		return Page[Object]{}, err
 	}
+	kinds, ok := s.queryableKinds(ctx, c, []iam.Kind{iam.KindUser, iam.KindServicePrincipal}, q)
 	var out Page[Object]
 	err := s.store.Read(ctx, func(r store.Reader) error {
 		o, err := keyedObject(r, c.TenantID, kind, key)
@@ -496,7 +497,10 @@ func (s *Service) listOwners(ctx context.Context, c *iam.Caller, kind iam.Kind, 
 		if err := s.authorizeOwned(ctx, r, c, action, o); err != nil {
 			return err
 		}
-		p, err := r.ListLinked(c.TenantID, iam.RelOwner, store.Targets, o.ID, []iam.Kind{iam.KindUser, iam.KindServicePrincipal}, q)
+		if !ok {
+			return nil
+		}
+		p, err := r.ListLinked(c.TenantID, iam.RelOwner, store.Targets, o.ID, kinds, q)
 		if err != nil {
 			return err
 		}

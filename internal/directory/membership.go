@@ -171,10 +171,14 @@ func (s *Service) ListLinked(ctx context.Context, c *iam.Caller, kind iam.Kind, 
 	if err := s.authorize(ctx, c, readAction(kind, rel), kind, id); err != nil {
 		return Page[Object]{}, err
 	}
+	kinds, ok := s.queryableKinds(ctx, c, kinds, q)
 	var out Page[Object]
 	err := s.store.Read(ctx, func(r store.Reader) error {
 		if _, err := get(r, c.TenantID, kind, id); err != nil {
 			return err
+		}
+		if !ok {
+			return nil
 		}
 		p, err := r.ListLinked(c.TenantID, rel, dir, strings.ToLower(id), kinds, q)
 		if err != nil {
@@ -186,6 +190,32 @@ func (s *Service) ListLinked(ctx context.Context, c *iam.Caller, kind iam.Kind, 
 		return s.limitUnreadable(ctx, c, out.Items)
 	})
 	return out, err
+}
+
+// linkableKinds are the kinds a relationship list can hold.
+var linkableKinds = []iam.Kind{iam.KindUser, iam.KindGroup, iam.KindServicePrincipal, iam.KindApplication, iam.KindAdministrativeUnit}
+
+// queryableKinds narrows a relationship list's kinds (nil: any) to those
+// the caller may read when the query filters or sorts: objects of other
+// kinds are shown as their id alone (limitUnreadable), and whether one
+// matched a filter, or where a sort put it, would tell the properties the
+// caller may not read. Entra returns such objects with limited
+// information; which of them a $filter would match is not documented, and
+// Ostiary's choice is that they match none. ok is false when no kind is
+// left: the list is empty.
+func (s *Service) queryableKinds(ctx context.Context, c *iam.Caller, kinds []iam.Kind, q query.List) (narrowed []iam.Kind, ok bool) {
+	if q.Filter == nil && q.Sort == nil {
+		return kinds, true
+	}
+	if kinds == nil {
+		kinds = linkableKinds
+	}
+	for _, k := range kinds {
+		if s.authz.Authorize(ctx, c, authz.Request{Action: readAction(k, ""), TargetKind: k}) == nil {
+			narrowed = append(narrowed, k)
+		}
+	}
+	return narrowed, len(narrowed) > 0
 }
 
 // limitUnreadable reduces each object of a kind the caller may not read to
