@@ -281,24 +281,26 @@ func (b *Browser) Navigate(u string) {
 // URL is the current page's URL.
 func (b *Browser) URL() string {
 	b.t.Helper()
-	var u string
-	b.doInto("GET", "/url", nil, &u)
-	return u
+	return b.getString("/url")
 }
 
 // Title is the current page's title.
 func (b *Browser) Title() string {
 	b.t.Helper()
-	var s string
-	b.doInto("GET", "/title", nil, &s)
-	return s
+	return b.getString("/title")
 }
 
 // Source is the current page's HTML, as the browser serializes its DOM.
 func (b *Browser) Source() string {
 	b.t.Helper()
+	return b.getString("/source")
+}
+
+// getString is a GET of the session's path whose value is a string.
+func (b *Browser) getString(path string) string {
+	b.t.Helper()
 	var s string
-	b.doInto("GET", "/source", nil, &s)
+	b.doInto("GET", path, nil, &s)
 	return s
 }
 
